@@ -1,0 +1,97 @@
+"""The Python API: crawl a site from code, blocking or async.
+
+    result = docspasta.crawl("https://docs.example.org/", max_pages=100)
+    print(result.completed, result.paste()[:200])
+
+Raises the same errors the CLI reports (InvalidSettingError before anything is
+stored). A finished job's result is read back from the store, like everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import ProgressCallback, run_job
+from .export import paste_text
+from .settings import CrawlSettings
+from .store import JobRecord, Store
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job_id: str
+    status: str
+    start_url: str
+    discovered: int
+    completed: int
+    failed: int
+    skipped: int
+    run_seconds: float
+    error: str | None
+    db_path: Path
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    @classmethod
+    def of(cls, job: JobRecord, db_path: Path) -> "JobResult":
+        return cls(job.id, job.status, job.start_url, job.discovered, job.completed, job.failed,
+                   job.skipped, job.run_seconds, job.error, db_path)
+
+    def paste(self, *, threshold: int | None = None) -> str:
+        """The paste, built from the store with the job's (or the given) quality threshold."""
+        return paste_text(self.db_path, self.job_id, threshold=threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id, "status": self.status, "start_url": self.start_url,
+            "discovered": self.discovered, "completed": self.completed, "failed": self.failed,
+            "skipped": self.skipped, "seconds": round(self.run_seconds, 3),
+            "pages_per_second": round(self.pages_per_second, 2), "error": self.error,
+            "db": str(self.db_path),
+        }
+
+
+async def crawl_async(
+    url: str,
+    *,
+    db: str | os.PathLike[str] | None = None,
+    on_progress: ProgressCallback | None = None,
+    **settings: Any,
+) -> JobResult:
+    """Crawl `url` with the given CrawlSettings fields; return when the job ends."""
+    crawl_settings = CrawlSettings.from_dict({"url": url, **settings})
+    store = Store(db)
+    try:
+        job_id = store.create_job(crawl_settings)
+        job = await run_job(store, job_id, on_progress=on_progress)
+        return JobResult.of(job, store.path)
+    finally:
+        store.close()
+
+
+async def resume_async(
+    job_id: str, *, db: str | os.PathLike[str] | None = None, on_progress: ProgressCallback | None = None
+) -> JobResult:
+    """Continue an interrupted, paused or crashed job where it stopped."""
+    store = Store(db)
+    try:
+        job = await run_job(store, job_id, on_progress=on_progress)
+        return JobResult.of(job, store.path)
+    finally:
+        store.close()
+
+
+def crawl(url: str, *, db: str | os.PathLike[str] | None = None, **settings: Any) -> JobResult:
+    """Blocking form of `crawl_async` (do not call from a running event loop)."""
+    CrawlSettings.from_dict({"url": url, **settings})  # fail fast, before any loop or file
+    return asyncio.run(crawl_async(url, db=db, **settings))
+
+
+def resume(job_id: str, *, db: str | os.PathLike[str] | None = None) -> JobResult:
+    return asyncio.run(resume_async(job_id, db=db))

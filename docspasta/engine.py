@@ -1,0 +1,273 @@
+"""The crawl loop for one job. Plain asyncio: no threads, no Streamlit.
+
+    discovery   fetch the start page (any redirect allowed), fix the scope from its
+                final URL, store it with its links
+    crawling    loop { claim a batch in strategy order -> fetch concurrently ->
+                extract in worker processes -> commit the batch in one transaction },
+                with several batches in flight so fetching never waits for extraction
+    finalizing  pages left pending when the budget ran out become skipped
+
+Exactness: a fetch starts only while completed + in-flight < max_pages, and only
+completed pages count, so a job never stores more than max_pages and never fetches
+a page that could not count. Depth is exact because BFS claims level by level.
+Cancel and pause are requests in the jobs table, so they work from any process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+
+from .errors import ExtractionError, FetchError, NotHTMLError
+from .extract import ExtractedPage, ExtractInput
+from .extract_pool import ExtractPool
+from .fetch import Fetcher
+from .frontier import Claim, NewLink
+from .store import JobRecord, PageOutcome, Store
+from .strategies import get_strategy
+from .urls import Scope, dedup_key, directory_of
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_id: str
+    step: str
+    discovered: int
+    queued: int
+    completed: int
+    failed: int
+    skipped: int
+    max_pages: int
+    run_seconds: float
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    @classmethod
+    def of(cls, job: JobRecord, run_seconds: float) -> "Progress":
+        return cls(job.id, job.step, job.discovered, job.queued, job.completed, job.failed, job.skipped,
+                   job.settings.max_pages, run_seconds)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+async def run_job(
+    store: Store,
+    job_id: str,
+    *,
+    pool: ExtractPool | None = None,
+    on_progress: ProgressCallback | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> JobRecord:
+    """Run (or resume) one job to its end and return its final record.
+
+    Cancelling the awaiting task marks the job `interrupted` (resumable) and re-raises.
+    """
+    job = store.acquire(job_id)
+    async with contextlib.AsyncExitStack() as stack:
+        if pool is None:
+            pool = await stack.enter_async_context(ExtractPool())
+        fetcher = await stack.enter_async_context(Fetcher(job.settings, transport=transport))
+        await _Crawl(store, job, pool, fetcher, on_progress).run()
+    return store.job(job_id)
+
+
+class _Crawl:
+    def __init__(self, store: Store, job: JobRecord, pool: ExtractPool, fetcher: Fetcher,
+                 on_progress: ProgressCallback | None) -> None:
+        self.store = store
+        self.job = job
+        self.settings = job.settings
+        self.pool = pool
+        self.fetcher = fetcher
+        self.on_progress = on_progress
+        self.strategy = get_strategy(self.settings.strategy)
+        self.fetch_slots = asyncio.Semaphore(self.settings.concurrency)
+        self.scope: Scope | None = None
+        if job.scope_host is not None and job.scope_prefix is not None:
+            self.scope = self._scope(job.scope_host, job.scope_prefix)
+        self.completed = job.completed
+        self.run_seconds = job.run_seconds
+        self._beat_at = time.monotonic()
+        s = self.settings
+        self.lease_seconds = max(300.0, 4 * (s.timeout * (s.retries + 1) + s.extract_timeout))
+        self.max_batches = max(2, -(-s.concurrency // s.batch_size) + 1)
+
+    # -- the three steps ------------------------------------------------------------
+
+    async def run(self) -> None:
+        job_id = self.job.id
+        inflight: dict[asyncio.Task[None], int] = {}
+        try:
+            if self.scope is None:
+                self.store.set_step(job_id, "discovery")
+                error = await self._discover()
+                if error is not None:
+                    self._finish("failed", error=error, step="done")
+                    return
+            self.store.set_step(job_id, "crawling")
+            ending = await self._crawl(inflight)
+            if ending != "completed":
+                await _cancel_all(inflight)
+                self._finish(ending)
+                return
+            self.store.set_step(job_id, "finalizing")
+            if self.completed >= self.settings.max_pages:
+                self.store.skip_pending(job_id, "max pages reached")
+            self._finish("completed", step="done")
+        except asyncio.CancelledError:
+            await _cancel_all(inflight)
+            self._finish("interrupted")
+            raise
+        except Exception as exc:
+            await _cancel_all(inflight)
+            log.exception("job %s failed", job_id)
+            self._finish("failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            raise
+
+    async def _discover(self) -> str | None:
+        """Crawl the start page alone; it fixes the scope. Returns an error, or None."""
+        claims = self.store.claim(self.job.id, 1, self.strategy, self.lease_seconds)
+        if not claims:
+            return "the start page is missing from the frontier"
+        claim = claims[0]
+        fetched_or_error = await self._fetch(claim, check_hop=None)
+        if isinstance(fetched_or_error, PageOutcome):
+            self.store.commit_batch(self.job.id, [fetched_or_error])
+            return f"start page failed: {fetched_or_error.reason} ({claim.url})"
+        final_url, fetched = fetched_or_error
+        host = final_url.split("://", 1)[1].split("/", 1)[0]
+        self.scope = self._scope(host, self.settings.scope_prefix or directory_of(final_url))
+        outcome = await self._extract(claim, final_url, fetched)
+        self.store.set_scope(self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None)
+        self.store.commit_batch(self.job.id, [outcome])
+        self._after_commit()
+        if outcome.status == "failed":
+            return f"start page failed: {outcome.reason} ({claim.url})"
+        return None
+
+    async def _crawl(self, inflight: dict[asyncio.Task[None], int]) -> str:
+        s = self.settings
+        while True:
+            control = self._heartbeat()
+            if control is not None:
+                return {"cancel": "cancelled", "pause": "paused"}[control]
+            budget = s.max_pages - self.completed - sum(inflight.values())
+            if budget > 0 and len(inflight) < self.max_batches:
+                claims = self.store.claim(self.job.id, min(s.batch_size, budget), self.strategy, self.lease_seconds)
+                if claims:
+                    inflight[asyncio.create_task(self._batch(claims))] = len(claims)
+                    continue
+            if not inflight:
+                return "completed"
+            done, _ = await asyncio.wait(inflight, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                del inflight[task]
+                task.result()
+
+    # -- one batch, one page -----------------------------------------------------------
+
+    async def _batch(self, claims: list[Claim]) -> None:
+        outcomes = await asyncio.gather(*(self._page(c) for c in claims))
+        self.store.commit_batch(self.job.id, list(outcomes))
+        self._after_commit()
+
+    async def _page(self, claim: Claim) -> PageOutcome:
+        assert self.scope is not None
+        fetched_or_error = await self._fetch(claim, check_hop=self.scope.reason_to_skip)
+        if isinstance(fetched_or_error, PageOutcome):
+            return fetched_or_error
+        final_url, fetched = fetched_or_error
+        return await self._extract(claim, final_url, fetched)
+
+    async def _fetch(self, claim: Claim, check_hop):
+        try:
+            async with self.fetch_slots:
+                fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
+        except NotHTMLError as exc:
+            return PageOutcome(claim.page_id, claim.url, "skipped", exc.reason, depth=claim.depth)
+        except FetchError as exc:
+            return PageOutcome(claim.page_id, claim.url, "failed", exc.reason, depth=claim.depth,
+                               http_status=exc.http_status)
+        return fetched.final_url, fetched
+
+    async def _extract(self, claim: Claim, final_url: str, fetched) -> PageOutcome:
+        base = dict(
+            page_id=claim.page_id, url=claim.url, depth=claim.depth, final_url=final_url,
+            final_key=dedup_key(final_url) if final_url != claim.url else None,
+            http_status=fetched.status, content_type=fetched.content_type, fetch_ms=fetched.fetch_ms,
+            bytes=len(fetched.body), retries=fetched.attempts - 1,
+        )
+        try:
+            page: ExtractedPage = await self.pool.extract(
+                ExtractInput(final_url, fetched.body, fetched.charset, self.settings.keep_html),
+                self.settings.extract_timeout,
+            )
+        except ExtractionError as exc:
+            return PageOutcome(status="failed", reason=str(exc), **base)
+        status, reason = ("completed", None) if page.has_content else ("skipped", "no extractable content")
+        return PageOutcome(
+            status=status, reason=reason, extract_ms=page.extract_ms, title=page.title,
+            markdown=page.markdown, quality=page.quality, quality_reasons=page.quality_reasons,
+            content_hash=page.content_hash, words=page.words, html_gz=page.html_gz,
+            links=self._classify(page.links, claim.depth + 1, claim.url), **base,
+        )
+
+    def _classify(self, urls: tuple[str, ...], depth: int, source: str) -> list[NewLink]:
+        assert self.scope is not None
+        links = []
+        for url in urls:
+            reason = self.scope.reason_to_skip(url)
+            if reason is None and depth > self.settings.max_depth:
+                reason = "depth"
+            links.append(NewLink(url, dedup_key(url), depth, source, "link",
+                                 "pending" if reason is None else "skipped", reason))
+        return links
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _scope(self, host: str, prefix: str) -> Scope:
+        return Scope(host, prefix, self.settings.include, self.settings.exclude)
+
+    def _after_commit(self) -> None:
+        self.job = self.store.job(self.job.id)
+        self.completed = self.job.completed
+        self._report()
+
+    def _heartbeat(self, *, force: bool = False) -> str | None:
+        """Every second (or when forced): record liveness and run time, read cancel/pause."""
+        now = time.monotonic()
+        if not force and now - self._beat_at < HEARTBEAT_S:
+            return None
+        elapsed, self._beat_at = now - self._beat_at, now
+        self.run_seconds += elapsed
+        return self.store.heartbeat(self.job.id, elapsed)
+
+    def _finish(self, status: str, *, error: str | None = None, step: str | None = None) -> None:
+        self._heartbeat(force=True)
+        self.store.finish(self.job.id, status, error=error, step=step)
+        self._report()
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            now = time.monotonic()
+            self.on_progress(Progress.of(self.store.job(self.job.id), self.run_seconds + (now - self._beat_at)))
+
+
+async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()

@@ -1,0 +1,110 @@
+"""Every error docspasta raises on purpose, in one tree.
+
+    DocspastaError                      base: catch this to catch all of ours
+    ├── InvalidSettingError             a setting is out of range or malformed (names the field)
+    │   └── InvalidURLError             a URL that is not an absolute http(s) URL
+    ├── StoreError                      the job store cannot do what was asked
+    │   ├── JobNotFoundError            no job with that id in this database
+    │   └── JobBusyError                another live process is running that job
+    ├── FetchError                      one page could not be fetched (recorded, crawl goes on)
+    │   ├── FetchTimeoutError           no complete response within the time limit
+    │   ├── HTTPStatusError             the server answered with an error status
+    │   ├── NotHTMLError                the response is not an HTML page
+    │   ├── ResponseTooLargeError       the body exceeded the size cap
+    │   ├── RedirectError               too many redirects, a loop, or a hop out of scope
+    │   └── ConnectError                DNS, refused connection, TLS or protocol failure
+    └── ExtractionError                 HTML could not be turned into Markdown
+        └── ExtractionTimeoutError      extraction exceeded its per-page limit
+
+Messages are written for the person running the crawl: they say what was wrong and,
+where it helps, what would be accepted instead. Foreign errors (httpx, sqlite3) are
+translated into these in exactly one place each (fetch.py, store.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DocspastaError(Exception):
+    """Base class of every error docspasta raises on purpose."""
+
+
+class InvalidSettingError(DocspastaError, ValueError):
+    """A crawl setting is invalid; nothing was stored."""
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field}: {value!r} is not allowed; expected {expected}")
+
+
+class InvalidURLError(InvalidSettingError):
+    """A URL is not an absolute http(s) URL."""
+
+
+class StoreError(DocspastaError):
+    """The job store cannot do what was asked."""
+
+
+class JobNotFoundError(StoreError, LookupError):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job {job_id!r} in this database (see `docspasta jobs`)")
+
+
+class JobBusyError(StoreError):
+    def __init__(self, job_id: str, worker: str) -> None:
+        self.job_id = job_id
+        self.worker = worker
+        super().__init__(f"job {job_id} is being run by {worker}; wait for it or cancel it")
+
+
+class FetchError(DocspastaError):
+    """One page failed to fetch. `reason` is the short text stored with the page."""
+
+    retryable = False
+
+    def __init__(self, reason: str, *, http_status: int | None = None) -> None:
+        self.reason = reason
+        self.http_status = http_status
+        super().__init__(reason)
+
+
+class FetchTimeoutError(FetchError):
+    retryable = True
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, status: int, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"HTTP {status}", http_status=status)
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.http_status == 429 or (self.http_status or 0) >= 500
+
+
+class NotHTMLError(FetchError):
+    """Skipped, not failed: the URL is a file, not a page."""
+
+
+class ResponseTooLargeError(FetchError):
+    pass
+
+
+class RedirectError(FetchError):
+    pass
+
+
+class ConnectError(FetchError):
+    retryable = True
+
+
+class ExtractionError(DocspastaError):
+    pass
+
+
+class ExtractionTimeoutError(ExtractionError):
+    pass

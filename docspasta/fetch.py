@@ -1,0 +1,209 @@
+"""The only module that touches httpx.
+
+One `Fetcher` per job holds one AsyncClient. `fetch(url)` follows redirects hop by
+hop (each hop checked by the caller's scope check), streams the body under a size
+cap, accepts HTML only, and retries transient failures (timeouts, connection errors,
+429, 5xx) with jittered backoff that never undercuts Retry-After. Every httpx error
+is translated into a FetchError subclass here, so the engine stores a short reason
+and the crawl goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+
+from .errors import (
+    ConnectError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    NotHTMLError,
+    RedirectError,
+    ResponseTooLargeError,
+)
+from .settings import CrawlSettings
+from .urls import normalize
+
+MAX_REDIRECTS = 10
+MAX_RETRY_AFTER_S = 60.0
+MAX_BACKOFF_S = 10.0
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+HopCheck = Callable[[str], "str | None"]  # url -> reason to refuse, or None
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    charset: str | None
+    body: bytes
+    fetch_ms: float
+    attempts: int
+
+
+class Fetcher:
+    """Fetch pages for one job. Use as an async context manager."""
+
+    def __init__(self, settings: CrawlSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> "Fetcher":
+        s = self._settings
+        headers = {
+            "User-Agent": s.user_agent,
+            "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+            "Accept-Encoding": "gzip, deflate",
+        }
+        headers.update(dict(s.headers))
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(s.timeout),
+            limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            follow_redirects=False,
+            transport=self._transport,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def fetch(self, url: str, *, check_hop: HopCheck | None = None) -> FetchedPage:
+        """Fetch one HTML page, retrying transient failures; raise FetchError on failure."""
+        attempts = self._settings.retries + 1
+        started = time.perf_counter()
+        for attempt in range(1, attempts + 1):
+            try:
+                async with asyncio.timeout(self._settings.timeout):
+                    final_url, response, body = await self._follow(url, check_hop)
+            except TimeoutError:
+                error: FetchError = FetchTimeoutError(f"timed out after {self._settings.timeout:g} s")
+            except FetchError as exc:
+                error = exc
+            except httpx.TimeoutException:
+                error = FetchTimeoutError(f"timed out after {self._settings.timeout:g} s")
+            except httpx.HTTPError as exc:
+                error = ConnectError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "))
+            else:
+                content_type, charset = _parse_content_type(response.headers.get("content-type", ""))
+                return FetchedPage(
+                    url=url,
+                    final_url=final_url,
+                    status=response.status_code,
+                    content_type=content_type,
+                    charset=charset,
+                    body=body,
+                    fetch_ms=(time.perf_counter() - started) * 1000,
+                    attempts=attempt,
+                )
+            if not error.retryable or attempt == attempts:
+                if attempt > 1:
+                    error.reason += f" (after {attempt} attempts)"
+                raise error
+            await asyncio.sleep(_retry_delay(error, attempt))
+        raise AssertionError("unreachable")
+
+    async def _follow(self, url: str, check_hop: HopCheck | None) -> tuple[str, httpx.Response, bytes]:
+        assert self._client is not None, "use Fetcher as an async context manager"
+        current = url
+        seen = {url}
+        for _hop in range(MAX_REDIRECTS + 1):
+            async with self._client.stream("GET", current) as response:
+                if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                    current = _next_hop(current, response.headers["location"], seen, check_hop)
+                    continue
+                if response.status_code >= 400:
+                    raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
+                _require_html(response)
+                body = await self._read_capped(response)
+                return current, response, body
+        raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        cap = self._settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLargeError(f"response of {int(declared):,} bytes exceeds the {cap:,} byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLargeError(f"response exceeds the {cap:,} byte cap")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if not response.headers.get("content-type") and not _looks_like_html(body):
+            raise NotHTMLError("not HTML: no Content-Type and the body does not look like HTML")
+        return body
+
+
+def _next_hop(current: str, location: str, seen: set[str], check_hop: HopCheck | None) -> str:
+    target = normalize(location, base=current)
+    if target is None:
+        raise RedirectError(f"redirect to a non-http(s) URL: {location[:200]}")
+    if target in seen:
+        raise RedirectError(f"redirect loop at {target}")
+    seen.add(target)
+    if check_hop is not None and (reason := check_hop(target)) is not None:
+        raise RedirectError(f"redirect refused ({reason}): {target}")
+    return target
+
+
+def _require_html(response: httpx.Response) -> None:
+    content_type, _ = _parse_content_type(response.headers.get("content-type", ""))
+    if content_type and content_type not in HTML_TYPES:
+        raise NotHTMLError(f"not HTML: {content_type}")
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")) or b"<html" in head
+
+
+def _parse_content_type(value: str) -> tuple[str, str | None]:
+    main, _, params = value.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, val = param.strip().partition("=")
+        if key.lower() == "charset" and val:
+            charset = val.strip().strip("\"'").lower()
+    return main.strip().lower(), charset
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _retry_delay(error: FetchError, attempt: int) -> float:
+    """Jittered exponential backoff, never shorter than the server's Retry-After."""
+    backoff = min(MAX_BACKOFF_S, 0.25 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        if retry_after > MAX_RETRY_AFTER_S:
+            error.reason += f" (Retry-After {retry_after:.0f} s exceeds the {MAX_RETRY_AFTER_S:.0f} s cap)"
+            raise error
+        return max(backoff, retry_after)
+    return backoff

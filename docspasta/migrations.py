@@ -1,0 +1,116 @@
+"""The job store's schema, as sqlite-utils migrations (applied in order, once each).
+
+Counters on `jobs` are kept by triggers on `pages`, inside the same transaction as
+the page change: the dashboard reads them in O(1) and no batch ever counts the
+pages table. Never edit an applied migration; add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("docspasta")
+
+JOB_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled", "interrupted")
+JOB_STEPS = ("discovery", "crawling", "finalizing", "done")
+PAGE_STATUSES = ("pending", "processing", "completed", "failed", "skipped")
+
+
+@migrations(transactional=False)  # executescript commits; the script is idempotent instead
+def m001_initial(db: Database) -> None:
+    job_statuses = ", ".join(f"'{s}'" for s in JOB_STATUSES)
+    job_steps = ", ".join(f"'{s}'" for s in JOB_STEPS)
+    page_statuses = ", ".join(f"'{s}'" for s in PAGE_STATUSES)
+    db.executescript(
+        f"""
+        BEGIN;
+        CREATE TABLE IF NOT EXISTS jobs (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            heartbeat_at REAL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ({job_statuses})),
+            step TEXT NOT NULL DEFAULT 'discovery' CHECK (step IN ({job_steps})),
+            control TEXT CHECK (control IN ('cancel', 'pause')),
+            worker TEXT,
+            owner TEXT,
+            start_url TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            scope_host TEXT,
+            scope_prefix TEXT,
+            site_title TEXT,
+            run_seconds REAL NOT NULL DEFAULT 0,
+            discovered INTEGER NOT NULL DEFAULT 0,
+            queued INTEGER NOT NULL DEFAULT 0,
+            completed INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+
+        CREATE TABLE IF NOT EXISTS pages (
+            id INTEGER PRIMARY KEY,
+            job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            final_url TEXT,
+            depth INTEGER NOT NULL,
+            discovered_from TEXT,
+            found_by TEXT NOT NULL DEFAULT 'link',
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ({page_statuses})),
+            reason TEXT,
+            retries INTEGER NOT NULL DEFAULT 0,
+            lease_until REAL,
+            http_status INTEGER,
+            content_type TEXT,
+            fetch_ms REAL,
+            extract_ms REAL,
+            bytes INTEGER,
+            title TEXT,
+            quality INTEGER,
+            quality_reasons TEXT,
+            content_hash TEXT,
+            words INTEGER,
+            seq INTEGER,
+            updated_at REAL,
+            markdown TEXT,
+            html_gz BLOB,
+            UNIQUE (job_id, url_key)
+        );
+        CREATE INDEX IF NOT EXISTS pages_frontier ON pages (job_id, status, depth, id);
+        CREATE INDEX IF NOT EXISTS pages_hash ON pages (job_id, content_hash) WHERE content_hash IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS pages_seq ON pages (job_id, seq) WHERE seq IS NOT NULL;
+
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
+            job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            ts REAL NOT NULL,
+            type TEXT NOT NULL,
+            url TEXT,
+            payload TEXT
+        );
+        CREATE INDEX IF NOT EXISTS events_job ON events (job_id, id);
+
+        CREATE TRIGGER IF NOT EXISTS pages_counters_insert AFTER INSERT ON pages BEGIN
+            UPDATE jobs SET
+                discovered = discovered + 1,
+                queued = queued + (NEW.status IN ('pending', 'processing')),
+                completed = completed + (NEW.status = 'completed'),
+                failed = failed + (NEW.status = 'failed'),
+                skipped = skipped + (NEW.status = 'skipped')
+            WHERE id = NEW.job_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS pages_counters_update AFTER UPDATE OF status ON pages
+        WHEN OLD.status != NEW.status BEGIN
+            UPDATE jobs SET
+                queued = queued + (NEW.status IN ('pending', 'processing')) - (OLD.status IN ('pending', 'processing')),
+                completed = completed + (NEW.status = 'completed') - (OLD.status = 'completed'),
+                failed = failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
+                skipped = skipped + (NEW.status = 'skipped') - (OLD.status = 'skipped')
+            WHERE id = NEW.job_id;
+        END;
+        COMMIT;
+        """
+    )

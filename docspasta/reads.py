@@ -1,0 +1,109 @@
+"""Read-only views of the job store, for the dashboard, the CLI and exports.
+
+Every call opens a short-lived read-only connection (WAL lets it read while the
+writer writes) and closes it, so readers never hold locks or see stale snapshots,
+and nothing here can change the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .errors import JobNotFoundError, StoreError
+from .store import JobRecord, resolve_db_path
+
+
+@contextlib.contextmanager
+def reader(db_path: str | os.PathLike[str] | None = None) -> Iterator[sqlite3.Connection]:
+    path = resolve_db_path(db_path)
+    if not path.exists():
+        raise StoreError(f"no docspasta database at {path} yet; start a crawl first")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the database at {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot read the database at {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def get_job(db_path: str | os.PathLike[str] | None, job_id: str) -> JobRecord:
+    with reader(db_path) as conn:
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return JobRecord.from_row(row)
+
+
+def list_jobs(db_path: str | os.PathLike[str] | None = None, *, owner: str | None = None, limit: int = 500) -> list[JobRecord]:
+    where, params = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
+    with reader(db_path) as conn:
+        rows = conn.execute(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", [*params, limit]).fetchall()
+    return [JobRecord.from_row(r) for r in rows]
+
+
+PAGE_COLUMNS = (
+    "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
+    "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq"
+)
+
+
+def pages(db_path: str | os.PathLike[str] | None, job_id: str, *, status: str | None = None) -> list[dict[str, Any]]:
+    """Page rows without their Markdown or HTML (cheap enough for tables)."""
+    where, params = "WHERE job_id = ?", [job_id]
+    if status is not None:
+        where += " AND status = ?"
+        params.append(status)
+    with reader(db_path) as conn:
+        rows = conn.execute(f"SELECT {PAGE_COLUMNS} FROM pages {where} ORDER BY id", params).fetchall()
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PageContent:
+    url: str
+    title: str
+    depth: int
+    quality: int
+    quality_reasons: tuple[str, ...]
+    markdown: str
+    seq: int
+
+
+def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iterator[PageContent]:
+    """Completed pages with their Markdown, in crawl order, streamed one at a time."""
+    with reader(db_path) as conn:
+        cursor = conn.execute(
+            "SELECT url, title, depth, quality, quality_reasons, markdown, seq FROM pages "
+            "WHERE job_id = ? AND status = 'completed' ORDER BY seq",
+            (job_id,),
+        )
+        for row in cursor:
+            yield PageContent(
+                url=row["url"],
+                title=row["title"] or row["url"],
+                depth=row["depth"],
+                quality=row["quality"] or 0,
+                quality_reasons=tuple(json.loads(row["quality_reasons"] or "[]")),
+                markdown=row["markdown"] or "",
+                seq=row["seq"],
+            )
+
+
+def events(db_path: str | os.PathLike[str] | None, job_id: str, *, limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
+    with reader(db_path) as conn:
+        rows = conn.execute(
+            "SELECT id, ts, type, url, payload FROM events WHERE job_id = ? AND id > ? ORDER BY id DESC LIMIT ?",
+            (job_id, after_id, limit),
+        ).fetchall()
+    return [dict(r) for r in rows]

@@ -1,0 +1,128 @@
+"""CrawlSettings: every knob of a crawl, validated once, documented once.
+
+Each field carries its own documentation and bounds in `metadata`, so the CLI help,
+the README table and the dashboard read the same text, and a test checks that no
+field is undocumented. Construction validates; an invalid value raises
+InvalidSettingError naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import InvalidSettingError
+from .strategies import STRATEGIES
+from .urls import check_start_url, compile_glob
+
+DEFAULT_USER_AGENT = "docspasta/0.1 (documentation-to-Markdown crawler; +python-httpx)"
+
+
+def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None, **kw: Any):
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi}, **kw)
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    url: str = field(metadata={"doc": "Start URL: an absolute http:// or https:// URL."})
+    max_pages: int = _f(50, "Stop after this many completed pages (exact; failed, skipped and duplicate pages do not count).", lo=1, hi=100_000)
+    max_depth: int = _f(2, "Follow links at most this many hops from the start page (shortest link distance).", lo=0, hi=100)
+    concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256)
+    batch_size: int = _f(20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000)
+    quality_threshold: int = _f(20, "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.", lo=0, hi=100)
+    timeout: float = _f(10.0, "Seconds one request may take in all (connect, headers and the whole body).", lo=0.1, hi=600)
+    retries: int = _f(2, "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).", lo=0, hi=10)
+    include: tuple[str, ...] = _f((), "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them.")
+    exclude: tuple[str, ...] = _f((), "Glob patterns for URL paths to drop; exclusion wins over inclusion.")
+    scope_prefix: str | None = _f(None, "Only crawl paths under this prefix. Default: the directory of the start page's final URL after redirects.")
+    user_agent: str = _f(DEFAULT_USER_AGENT, "User-Agent header sent with every request.")
+    headers: tuple[tuple[str, str], ...] = _f((), "Extra request headers as (name, value) pairs.")
+    keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
+    strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
+    max_bytes: int = _f(10 * 1024 * 1024, "Largest response body accepted, in bytes (enforced while streaming).", lo=1024, hi=1024**3)
+    extract_timeout: float = _f(30.0, "Seconds extraction of one page may take before the page fails and its worker is replaced.", lo=0.1, hi=600)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _validate_field(self, f)
+        check_start_url(self.url)
+        for name in ("include", "exclude"):
+            for pattern in getattr(self, name):
+                compile_glob(pattern, field=name)
+        if self.scope_prefix is not None and not self.scope_prefix.startswith("/"):
+            raise InvalidSettingError("scope_prefix", self.scope_prefix, "a URL path starting with '/'")
+        if self.strategy not in STRATEGIES:
+            raise InvalidSettingError("strategy", self.strategy, "one of " + ", ".join(STRATEGIES))
+
+    # -- conversion -----------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CrawlSettings":
+        """Build from plain data (JSON, CLI options, form values); unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidSettingError(unknown[0], data[unknown[0]], "a known setting: " + ", ".join(sorted(known)))
+        values = dict(data)
+        for name in ("include", "exclude"):
+            if name in values and values[name] is not None:
+                values[name] = tuple(values[name])
+        if "headers" in values and values["headers"] is not None:
+            raw = values["headers"]
+            pairs = raw.items() if isinstance(raw, Mapping) else raw
+            values["headers"] = tuple((str(k), str(v)) for k, v in pairs)
+        if "url" not in values:
+            raise InvalidSettingError("url", None, "a start URL")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["include"] = list(self.include)
+        data["exclude"] = list(self.exclude)
+        data["headers"] = [list(p) for p in self.headers]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "CrawlSettings":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "CrawlSettings":
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "Documentation": {"batch_size": 20, "concurrency": 30, "timeout": 5.0},
+    "Large site": {"batch_size": 50, "concurrency": 50, "timeout": 3.0},
+    "Careful": {"batch_size": 10, "concurrency": 10, "timeout": 8.0},
+}
+
+
+def field_docs() -> dict[str, str]:
+    """Setting name -> its one-line documentation (for CLI help, README and UI)."""
+    return {f.name: f.metadata["doc"] for f in dataclasses.fields(CrawlSettings)}
+
+
+def _validate_field(settings: CrawlSettings, f: dataclasses.Field) -> None:
+    value = getattr(settings, f.name)
+    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+    expected_type = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type))
+    if expected_type is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidSettingError(f.name, value, f"a whole number from {lo:g} to {hi:g}")
+    elif expected_type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidSettingError(f.name, value, f"a number from {lo:g} to {hi:g}")
+        object.__setattr__(settings, f.name, float(value))
+    elif expected_type is bool and not isinstance(value, bool):
+        raise InvalidSettingError(f.name, value, "true or false")
+    elif expected_type is str and not isinstance(value, str):
+        raise InvalidSettingError(f.name, value, "text")
+    if lo is not None and not (lo <= value <= hi):
+        kind = "a whole number" if expected_type is int else "a number"
+        raise InvalidSettingError(f.name, value, f"{kind} from {lo:g} to {hi:g}")

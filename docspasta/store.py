@@ -1,0 +1,379 @@
+"""The job store's single writer: jobs, pages and events in one SQLite file.
+
+One `Store` owns the write connection of one process (on the runner's loop thread,
+or the CLI's). Every write is a short `BEGIN IMMEDIATE` transaction — a whole batch
+of pages, their links, events and counters commit together, so a kill loses at most
+the pages in flight, whose leases then expire. Readers use reads.py instead.
+SQL lives here and in frontier.py only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from . import frontier
+from .errors import JobBusyError, JobNotFoundError, StoreError
+from .frontier import Claim, NewLink
+from .migrations import migrations
+from .settings import CrawlSettings
+from .strategies import Strategy
+
+HEARTBEAT_STALE_S = 30.0
+ACTIVE_JOB_STATUSES = ("pending", "running")
+
+
+def default_db_path() -> Path:
+    """`$DOCSPASTA_DB`, else one file in the user's cache directory (shared by CLI and dashboard)."""
+    if env := os.environ.get("DOCSPASTA_DB"):
+        return Path(env).expanduser()
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "docspasta" / "docspasta.db"
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None) -> Path:
+    return Path(path).expanduser() if path else default_db_path()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What happened to one claimed page; written by `Store.commit_batch`."""
+
+    page_id: int
+    url: str
+    status: str  # completed | failed | skipped
+    reason: str | None = None
+    final_url: str | None = None
+    final_key: str | None = None
+    depth: int = 0
+    http_status: int | None = None
+    content_type: str | None = None
+    fetch_ms: float | None = None
+    extract_ms: float | None = None
+    bytes: int | None = None
+    title: str | None = None
+    markdown: str | None = None
+    quality: int | None = None
+    quality_reasons: tuple[str, ...] = ()
+    content_hash: str | None = None
+    words: int | None = None
+    html_gz: bytes | None = None
+    retries: int = 0
+    links: list[NewLink] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    status: str
+    step: str
+    settings: CrawlSettings
+    start_url: str
+    scope_host: str | None
+    scope_prefix: str | None
+    site_title: str | None
+    discovered: int
+    queued: int
+    completed: int
+    failed: int
+    skipped: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    heartbeat_at: float | None
+    run_seconds: float
+    worker: str | None
+    owner: str | None
+    control: str | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> "JobRecord":
+        data = dict(row)
+        data["settings"] = CrawlSettings.from_json(data["settings"])
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
+
+
+class Store:
+    """The write side of the job store. Create it on the thread that will use it."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = resolve_db_path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=5.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database at {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        self.db = Database(conn, execute_plugins=False)
+        self.conn = conn
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            configure(conn)
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.path} is not a docspasta database: {exc}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front so a read-then-write never
+        fails half way with SQLITE_BUSY when another process is writing too."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+        from .urls import dedup_key, normalize
+
+        job_id = secrets.token_hex(6)
+        start = normalize(settings.url) or settings.url
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner) "
+                "VALUES (?, ?, 'pending', 'discovery', ?, ?, ?)",
+                (job_id, now, start, settings.to_json(), owner),
+            )
+            frontier.add_links(conn, job_id, [NewLink(start, dedup_key(start), 0, None, "start", "pending")], now)
+            self._event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
+        return job_id
+
+    def job(self, job_id: str) -> JobRecord:
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return JobRecord.from_row(row)
+
+    def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
+        """Take ownership of a job to run it; pages it had in flight return to pending."""
+        worker = worker or worker_name()
+        now = time.time()
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            if row["status"] == "running" and row["worker"] != worker and _alive(row["worker"], row["heartbeat_at"]):
+                raise JobBusyError(job_id, row["worker"])
+            resumed = row["started_at"] is not None
+            conn.execute(
+                "UPDATE jobs SET status = 'running', worker = ?, heartbeat_at = ?, control = NULL, "
+                "started_at = coalesce(started_at, ?), finished_at = NULL, error = NULL WHERE id = ?",
+                (worker, now, now, job_id),
+            )
+            released = frontier.release(conn, job_id)
+            self._event(conn, job_id, "job_resumed" if resumed else "job_started", None,
+                        {"worker": worker, "released": released})
+        return self.job(job_id)
+
+    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET scope_host = ?, scope_prefix = ?, site_title = ? WHERE id = ?",
+                (host, prefix, site_title, job_id),
+            )
+
+    def set_step(self, job_id: str, step: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE jobs SET step = ? WHERE id = ?", (step, job_id))
+            self._event(conn, job_id, "step", None, {"step": step})
+
+    def heartbeat(self, job_id: str, run_seconds: float) -> str | None:
+        """Record liveness and run time; return a pending control request (cancel/pause)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET heartbeat_at = ?, run_seconds = run_seconds + ? WHERE id = ? RETURNING control",
+                (time.time(), run_seconds, job_id),
+            ).fetchone()
+        return row[0] if row else None
+
+    def request_control(self, job_id: str, action: str) -> None:
+        """Ask whoever runs the job to cancel or pause it (works across processes)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            if row[0] in ("running", "pending"):
+                conn.execute("UPDATE jobs SET control = ? WHERE id = ?", (action, job_id))
+            elif row[0] in ("interrupted", "paused") and action == "cancel":
+                conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (time.time(), job_id))
+                frontier.release(conn, job_id)
+            self._event(conn, job_id, f"{action}_requested", None, None)
+
+    def finish(self, job_id: str, status: str, *, error: str | None = None, step: str | None = None) -> None:
+        with self.transaction() as conn:
+            frontier.release(conn, job_id)
+            conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, control = NULL, step = coalesce(?, step), "
+                "finished_at = ?, heartbeat_at = ? WHERE id = ?",
+                (status, error, step, time.time(), time.time(), job_id),
+            )
+            self._event(conn, job_id, f"job_{status}", None, {"error": error} if error else None)
+
+    def delete_job(self, job_id: str) -> None:
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount == 0:
+                raise JobNotFoundError(job_id)
+
+    def resumable_jobs(self) -> list[str]:
+        """Jobs left `running` by a process that is gone (stale heartbeat or dead pid)."""
+        rows = self.conn.execute("SELECT id, worker, heartbeat_at FROM jobs WHERE status = 'running'").fetchall()
+        return [r["id"] for r in rows if not _alive(r["worker"], r["heartbeat_at"])]
+
+    # -- frontier ---------------------------------------------------------------------
+
+    def claim(self, job_id: str, limit: int, strategy: Strategy, lease_seconds: float) -> list[Claim]:
+        with self.transaction() as conn:
+            frontier.release_expired(conn, job_id)
+            return frontier.claim(conn, job_id, limit, strategy, lease_seconds)
+
+    def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
+        with self.transaction() as conn:
+            frontier.release(conn, job_id, page_ids)
+
+    def skip_pending(self, job_id: str, reason: str) -> int:
+        with self.transaction() as conn:
+            return frontier.skip_pending(conn, job_id, reason)
+
+    def commit_batch(self, job_id: str, outcomes: list[PageOutcome]) -> None:
+        """Write a batch — pages, their links, events, counters — in one transaction."""
+        now = time.time()
+        with self.transaction() as conn:
+            for outcome in outcomes:
+                outcome = self._dedupe(conn, job_id, outcome)
+                self._write_page(conn, job_id, outcome, now)
+                if outcome.links:
+                    frontier.add_links(conn, job_id, outcome.links, now)
+                self._event(
+                    conn, job_id, f"page_{outcome.status}", outcome.url,
+                    {"reason": outcome.reason, "quality": outcome.quality, "title": outcome.title},
+                )
+
+    def _dedupe(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> PageOutcome:
+        """A completed page whose content or redirect target is already stored is a duplicate."""
+        if o.status != "completed":
+            return o
+        from dataclasses import replace
+
+        if o.final_key:
+            other = conn.execute(
+                "SELECT id, url, status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, o.final_key)
+            ).fetchone()
+            if other is None:
+                conn.execute(
+                    "INSERT INTO pages (job_id, url, url_key, depth, discovered_from, found_by, status, reason, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, 'alias', 'skipped', ?, ?)",
+                    (job_id, o.final_url, o.final_key, o.depth, o.url, f"duplicate of {o.url} (redirect)", time.time()),
+                )
+            elif other["id"] != o.page_id:
+                if other["status"] == "completed":
+                    return replace(o, status="skipped", reason=f"duplicate of {other['url']} (redirect)", markdown=None, html_gz=None)
+                if other["status"] in ("pending", "skipped"):
+                    conn.execute(
+                        "UPDATE pages SET status = 'skipped', reason = ? WHERE id = ?",
+                        (f"duplicate of {o.url} (redirect)", other["id"]),
+                    )
+        if o.content_hash:
+            same = conn.execute(
+                "SELECT url FROM pages WHERE job_id = ? AND content_hash = ? AND status = 'completed' AND id != ? LIMIT 1",
+                (job_id, o.content_hash, o.page_id),
+            ).fetchone()
+            if same is not None:
+                return replace(o, status="skipped", reason=f"duplicate of {same['url']}", markdown=None, html_gz=None)
+        return o
+
+    def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
+        conn.execute(
+            """
+            UPDATE pages SET status = ?, reason = ?, final_url = ?, http_status = ?, content_type = ?,
+                fetch_ms = ?, extract_ms = ?, bytes = ?, title = ?, quality = ?, quality_reasons = ?,
+                content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
+                markdown = ?, html_gz = ?
+            WHERE id = ?
+            """,
+            (
+                o.status, o.reason, o.final_url, o.http_status, o.content_type, o.fetch_ms, o.extract_ms,
+                o.bytes, o.title, o.quality, json.dumps(list(o.quality_reasons)) if o.quality_reasons else None,
+                o.content_hash if o.status == "completed" else None, o.words, o.retries, now,
+                o.markdown, o.html_gz, o.page_id,
+            ),
+        )
+        if o.status == "completed":
+            conn.execute(
+                "UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = ?) WHERE id = ?", (job_id, o.page_id)
+            )
+
+    # -- events -----------------------------------------------------------------------
+
+    def event(self, job_id: str, type_: str, url: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        with self.transaction() as conn:
+            self._event(conn, job_id, type_, url, payload)
+
+    @staticmethod
+    def _event(conn: sqlite3.Connection, job_id: str, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:
+        conn.execute(
+            "INSERT INTO events (job_id, ts, type, url, payload) VALUES (?, ?, ?, ?, ?)",
+            (job_id, time.time(), type_, url, json.dumps(payload) if payload else None),
+        )
+
+
+def _alive(worker: str | None, heartbeat_at: float | None) -> bool:
+    """Is the process that last ran a job still running it?"""
+    if not worker or heartbeat_at is None:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        if int(pid) == os.getpid():
+            return True
+    return time.time() - heartbeat_at < HEARTBEAT_STALE_S

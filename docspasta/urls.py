@@ -1,0 +1,184 @@
+"""Pure URL functions: normalise, dedup key, scope. No I/O.
+
+Paths are never lowercased (`/API.html` and `/api.html` are different pages on most
+servers); scheme and host are. Query parameters keep their order, minus tracking ones.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from .errors import InvalidSettingError, InvalidURLError
+
+MAX_URL_LENGTH = 2048
+
+TRACKING_PARAMS = frozenset(
+    {"gclid", "fbclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl", "igshid", "ref_src"}
+)
+
+NON_PAGE_EXTENSIONS = frozenset(
+    """
+    png jpg jpeg gif svg webp ico bmp tif tiff avif
+    pdf ps eps epub mobi djvu doc docx xls xlsx ppt pptx odt ods odp rtf csv tsv
+    zip tar gz tgz bz2 xz 7z rar zst whl egg deb rpm dmg exe msi apk jar iso bin img
+    mp3 mp4 m4a webm avi mov mkv wav ogg flac
+    css js mjs map json xml rss atom txt rst md ipynb py c h
+    woff woff2 ttf otf eot wasm
+    """.split()
+)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/?:@!$'()*+,;-._~%"
+
+
+def check_start_url(url: object) -> str:
+    """Raise InvalidURLError unless `url` is an absolute http(s) URL with a host."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidURLError("url", url, "an absolute http:// or https:// URL, e.g. https://docs.python.org/3/")
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        shown = parts.scheme + "://" if parts.scheme else "no scheme"
+        raise InvalidURLError("url", url, f"an http:// or https:// URL (got {shown})")
+    if not parts.hostname:
+        raise InvalidURLError("url", url, "a URL with a host name, e.g. https://example.org/docs/")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURLError("url", url[:80] + "...", f"a URL of at most {MAX_URL_LENGTH} characters")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidURLError("url", url, "a valid port number") from None
+    return url.strip()
+
+
+def normalize(url: str, base: str | None = None) -> str | None:
+    """Absolute, canonical form of `url` (resolved against `base`), or None if not http(s).
+
+    Drops the fragment, default port and tracking parameters; resolves dot segments;
+    lowercases scheme and host only; percent-encodes unsafe characters consistently.
+    """
+    url = url.strip()
+    if base is not None:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or len(url) > MAX_URL_LENGTH:
+        return None
+    host = parts.hostname.rstrip(".").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = _normalize_path(parts.path)
+    query = _normalize_query(parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _normalize_path(path: str) -> str:
+    if not path:
+        return "/"
+    path = quote(path, safe=_PATH_SAFE)
+    trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
+    resolved = posixpath.normpath(path)
+    if resolved.startswith("//"):
+        resolved = "/" + resolved.lstrip("/")
+    if resolved in (".", ""):
+        resolved = "/"
+    if trailing and not resolved.endswith("/"):
+        resolved += "/"
+    return re.sub(r"%[0-9a-f]{2}", lambda m: m.group(0).upper(), resolved)
+
+
+def _normalize_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not (k.lower().startswith("utm_") or k.lower() in TRACKING_PARAMS)]
+    return urlencode(kept, safe=_QUERY_SAFE)
+
+
+def dedup_key(normalized_url: str) -> str:
+    """The key two spellings of one page share. Normalisation already did the work;
+    the scheme is dropped so http:// and https:// copies of a page are one page."""
+    return normalized_url.split("://", 1)[1]
+
+
+def has_non_page_extension(url: str) -> bool:
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    if "." not in last:
+        return False
+    return last.rsplit(".", 1)[-1].lower() in NON_PAGE_EXTENSIONS
+
+
+def directory_of(url: str) -> str:
+    """The path prefix that scopes a crawl started at `url`.
+
+    `/docs/guide/intro.html` -> `/docs/guide/`; a last segment without an extension is a
+    directory: `/docs/guide` -> `/docs/guide/`.
+    """
+    path = urlsplit(url).path or "/"
+    if path.endswith("/"):
+        return path
+    last = path.rsplit("/", 1)[-1]
+    if "." in last:
+        return path[: len(path) - len(last)]
+    return path + "/"
+
+
+@lru_cache(maxsize=256)
+def compile_glob(pattern: str, *, field: str = "include") -> re.Pattern[str]:
+    """Glob over URL paths: `*` and `?` stay inside one segment, `**` crosses segments.
+
+    A pattern not starting with `/` may match at any depth (`api/*` matches `/v2/api/x`).
+    """
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise InvalidSettingError(field, pattern, "a non-empty glob such as /docs/** or *.html")
+    pattern = pattern.strip()
+    out = [] if pattern.startswith("/") else ["(?:.*/)?"]
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            if i < len(pattern) and pattern[i] == "/":
+                out[-1] = "(?:.*/)?"
+                i += 1
+            continue
+        out.append({"*": "[^/]*", "?": "[^/]"}.get(ch, re.escape(ch)))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a crawl may fetch: one host, one path prefix, include/exclude globs."""
+
+    host: str
+    prefix: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def reason_to_skip(self, url: str) -> str | None:
+        """None if `url` (normalised) is in scope, else the short reason it is not."""
+        parts = urlsplit(url)
+        if parts.netloc != self.host:
+            return "out of scope: other host"
+        path = parts.path
+        if not (path.startswith(self.prefix) or path + "/" == self.prefix):
+            return f"out of scope: outside {self.prefix}"
+        for pattern in self.exclude:
+            if compile_glob(pattern, field="exclude").match(path):
+                return f"out of scope: excluded by {pattern}"
+        if self.include and not any(compile_glob(p).match(path) for p in self.include):
+            return "out of scope: matches no include pattern"
+        if has_non_page_extension(url):
+            return "non-page file"
+        return None

@@ -24,7 +24,7 @@ from typing import Callable
 
 import httpx
 
-from .errors import ExtractionError, FetchError, NotHTMLError
+from .errors import ExtractionError, FetchError, KnownTargetError, NotHTMLError
 from .extract import ExtractedPage, ExtractInput
 from .extract_pool import ExtractPool
 from .fetch import Fetcher
@@ -75,6 +75,8 @@ async def run_job(
 
     Cancelling the awaiting task marks the job `interrupted` (resumable) and re-raises.
     """
+    if store.job(job_id).status == "completed":
+        return store.job(job_id)
     job = store.acquire(job_id)
     async with contextlib.AsyncExitStack() as stack:
         if pool is None:
@@ -186,7 +188,7 @@ class _Crawl:
 
     async def _page(self, claim: Claim) -> PageOutcome:
         assert self.scope is not None
-        fetched_or_error = await self._fetch(claim, check_hop=self.scope.reason_to_skip)
+        fetched_or_error = await self._fetch(claim, check_hop=self._check_hop)
         if isinstance(fetched_or_error, PageOutcome):
             return fetched_or_error
         final_url, fetched = fetched_or_error
@@ -196,7 +198,7 @@ class _Crawl:
         try:
             async with self.fetch_slots:
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
-        except NotHTMLError as exc:
+        except (NotHTMLError, KnownTargetError) as exc:
             return PageOutcome(claim.page_id, claim.url, "skipped", exc.reason, depth=claim.depth)
         except FetchError as exc:
             return PageOutcome(claim.page_id, claim.url, "failed", exc.reason, depth=claim.depth,
@@ -224,6 +226,15 @@ class _Crawl:
             content_hash=page.content_hash, words=page.words, html_gz=page.html_gz,
             links=self._classify(page.links, claim.depth + 1, claim.url), **base,
         )
+
+    def _check_hop(self, url: str) -> str | None:
+        """A redirect hop must stay in scope, and must not re-fetch a page the job has."""
+        assert self.scope is not None
+        if (reason := self.scope.reason_to_skip(url)) is not None:
+            return reason
+        if self.store.page_status(self.job.id, dedup_key(url)) in ("pending", "processing", "completed", "failed"):
+            raise KnownTargetError(url)
+        return None
 
     def _classify(self, urls: tuple[str, ...], depth: int, source: str) -> list[NewLink]:
         assert self.scope is not None

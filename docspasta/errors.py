@@ -12,6 +12,7 @@
     │   ├── NotHTMLError                the response is not an HTML page
     │   ├── ResponseTooLargeError       the body exceeded the size cap
     │   ├── RedirectError               too many redirects, a loop, or a hop out of scope
+    │   ├── KnownTargetError            a redirect leads to a page the job already has (a duplicate)
     │   └── ConnectError                DNS, refused connection, TLS or protocol failure
     └── ExtractionError                 HTML could not be turned into Markdown
         └── ExtractionTimeoutError      extraction exceeded its per-page limit
@@ -96,6 +97,14 @@ class ResponseTooLargeError(FetchError):
 
 class RedirectError(FetchError):
     pass
+
+
+class KnownTargetError(FetchError):
+    """Skipped, not failed: following the redirect would fetch a page the job already has."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        super().__init__(f"duplicate of {target} (redirect)")
 
 
 class ConnectError(FetchError):

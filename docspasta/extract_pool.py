@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 from dataclasses import dataclass
 
 from .errors import ExtractionError, ExtractionTimeoutError
@@ -20,6 +21,7 @@ from .extract import ExtractedPage, ExtractInput, extract_page
 
 
 def _worker_main(conn: multiprocessing.connection.Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     while True:
         try:
             item = conn.recv()

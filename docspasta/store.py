@@ -267,6 +267,12 @@ class Store:
 
     # -- frontier ---------------------------------------------------------------------
 
+    def page_status(self, job_id: str, url_key: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, url_key)
+        ).fetchone()
+        return row[0] if row else None
+
     def claim(self, job_id: str, limit: int, strategy: Strategy, lease_seconds: float) -> list[Claim]:
         with self.transaction() as conn:
             frontier.release_expired(conn, job_id)

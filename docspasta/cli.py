@@ -1,0 +1,255 @@
+"""`docspasta` on the command line: a thin shell over api.py, reads.py and export.py.
+
+Exit codes: 0 the job completed (even with some failed pages), 1 it failed or was
+cancelled, 2 bad input (nothing written), 130 interrupted by Ctrl-C (resumable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from .api import JobResult
+from .engine import Progress, run_job
+from .errors import DocspastaError, InvalidSettingError
+from .export import write_paste
+from .reads import get_job, list_jobs
+from .settings import CrawlSettings, field_docs
+from .store import Store, resolve_db_path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# CLI flag for each setting, so errors name what the user typed.
+FLAGS = {
+    "max_pages": "--max-pages", "max_depth": "--depth", "concurrency": "--concurrency",
+    "batch_size": "--batch-size", "quality_threshold": "--threshold", "include": "--include",
+    "exclude": "--exclude", "timeout": "--timeout", "retries": "--retries", "scope_prefix": "--scope-prefix",
+    "user_agent": "--user-agent", "headers": "--header", "keep_html": "--no-keep-html",
+    "strategy": "--strategy", "max_bytes": "--max-bytes", "extract_timeout": "--extract-timeout", "url": "URL",
+}
+DOCS = field_docs()
+
+db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).")
+
+
+class BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="docspasta")
+def main() -> None:
+    """Turn a documentation website into one clean, LLM-ready Markdown paste."""
+
+
+@main.command()
+@click.argument("url")
+@click.option("--max-pages", type=int, help=DOCS["max_pages"])
+@click.option("--depth", "max_depth", type=int, help=DOCS["max_depth"])
+@click.option("--concurrency", type=int, help=DOCS["concurrency"])
+@click.option("--batch-size", type=int, help=DOCS["batch_size"])
+@click.option("--threshold", "quality_threshold", type=int, help=DOCS["quality_threshold"])
+@click.option("--include", multiple=True, metavar="GLOB", help=DOCS["include"])
+@click.option("--exclude", multiple=True, metavar="GLOB", help=DOCS["exclude"])
+@click.option("--timeout", type=float, help=DOCS["timeout"])
+@click.option("--retries", type=int, help=DOCS["retries"])
+@click.option("--scope-prefix", help=DOCS["scope_prefix"])
+@click.option("--user-agent", help=DOCS["user_agent"])
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help=DOCS["headers"])
+@click.option("--no-keep-html", "keep_html", flag_value=False, default=None, help="Do not store raw HTML.")
+@click.option("--strategy", help=DOCS["strategy"])
+@click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
+@click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])
+@db_option
+@click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def crawl(url: str, db: Path | None, out: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
+    """Crawl URL and store every page's Markdown; print a summary."""
+    if as_json and out == "-":
+        raise BadInput("--json and --out - both write to stdout; choose one")
+    values: dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != ()}
+    if "headers" in values:
+        values["headers"] = [_parse_header(h) for h in values["headers"]]
+    settings = _settings({"url": url, **values})
+    with _store(db) as store:
+        job_id = store.create_job(settings)
+        code = _run(store, job_id, out=out, as_json=as_json, quiet=quiet)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("job_id")
+@db_option
+@click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: bool) -> None:
+    """Continue an interrupted, paused or crashed job where it stopped."""
+    with _store(db) as store:
+        _require_job(store, job_id)
+        sys.exit(_run(store, job_id, out=out, as_json=as_json, quiet=quiet))
+
+
+@main.command()
+@click.argument("job_id")
+@db_option
+@click.option("--out", "out", metavar="FILE|-", default="-", show_default=True, help="Where to write the paste.")
+@click.option("--threshold", type=click.IntRange(0, 100), help="Quality threshold (default: the job's).")
+def export(job_id: str, db: Path | None, out: str, threshold: int | None) -> None:
+    """Write a job's paste (Markdown) to FILE or stdout."""
+    try:
+        with _open_out(out) as stream:
+            stats = write_paste(db, job_id, stream, threshold=threshold)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"{stats.pages} pages, ~{stats.tokens_estimate:,} tokens"
+               + (f", {stats.left_out} below the threshold left out" if stats.left_out else ""), err=True)
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+def jobs(db: Path | None, as_json: bool) -> None:
+    """List the jobs in the database, newest first."""
+    try:
+        records = list_jobs(db) if resolve_db_path(db).exists() else []
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([JobResult.of(j, resolve_db_path(db)).to_dict() | {"created_at": j.created_at}
+                               for j in records], indent=2))
+        return
+    if not records:
+        click.echo("no jobs yet", err=True)
+        return
+    click.echo(f"{'JOB':<12}  {'STATUS':<11}  {'DONE':>5}  {'FAIL':>4}  {'SKIP':>5}  {'P/S':>6}  {'CREATED':<16}  URL")
+    for j in records:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created_at))
+        click.echo(f"{j.id:<12}  {j.status:<11}  {j.completed:>5}  {j.failed:>4}  {j.skipped:>5}  "
+                   f"{j.pages_per_second:>6.1f}  {created:<16}  {j.start_url}")
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _settings(values: dict[str, Any]) -> CrawlSettings:
+    try:
+        return CrawlSettings.from_dict(values)
+    except InvalidSettingError as exc:
+        flag = FLAGS.get(exc.field, exc.field)
+        raise BadInput(f"{flag}: {exc.value!r} is not allowed; expected {exc.expected}") from None
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise BadInput(f"--header: {text!r} is not allowed; expected 'Name: value'")
+    return name.strip(), value.strip()
+
+
+@contextlib.contextmanager
+def _store(db: Path | None):
+    try:
+        store = Store(db)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _require_job(store: Store, job_id: str) -> None:
+    try:
+        store.job(job_id)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bool) -> int:
+    bar = None if quiet else ProgressBar(sys.stderr)
+    try:
+        job = asyncio.run(run_job(store, job_id, on_progress=bar.update if bar else None))
+    except KeyboardInterrupt:
+        if bar:
+            bar.done()
+        click.echo(f"interrupted; the job is saved. Continue with: docspasta resume {job_id}", err=True)
+        return EXIT_INTERRUPTED
+    except DocspastaError as exc:
+        if bar:
+            bar.done()
+        raise BadInput(str(exc)) from None
+    if bar:
+        bar.done()
+    result = JobResult.of(job, store.path)
+    if out is not None and job.completed:
+        with _open_out(out) as stream:
+            write_paste(store.path, job_id, stream)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_summary(result)
+    return EXIT_OK if job.status == "completed" else EXIT_FAILED
+
+
+def _print_summary(r: JobResult) -> None:
+    line = (f"{r.status}: {r.completed} pages, {r.failed} failed, {r.skipped} skipped "
+            f"in {r.run_seconds:.1f} s ({r.pages_per_second:.1f} pages/s) — job {r.job_id}")
+    click.echo(line, err=True)
+    if r.error:
+        click.echo(f"error: {r.error}", err=True)
+    if r.status == "completed":
+        click.echo(f"paste: docspasta export {r.job_id} --out paste.md", err=True)
+
+
+@contextlib.contextmanager
+def _open_out(out: str):
+    if out == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    try:
+        stream = open(out, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise BadInput(f"--out: cannot write {out}: {exc.strerror}") from None
+    with stream:
+        yield stream
+
+
+class ProgressBar:
+    """One self-rewriting line on a terminal; a line every few seconds otherwise."""
+
+    WIDTH = 28
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self._last < 2.0 and p.step != "done":
+            return
+        self._last = now
+        planned = max(1, min(p.max_pages, p.completed + p.queued))
+        filled = int(self.WIDTH * min(1.0, p.completed / planned))
+        text = (f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {p.completed}/{planned} pages  "
+                f"{p.pages_per_second:5.1f}/s  failed {p.failed}  skipped {p.skipped}  {p.step}")
+        self.stream.write(("\r\x1b[2K" + text) if self.tty else text + "\n")
+        self.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self.tty and self._shown:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,167 @@
+"""The background runner: one daemon thread, one asyncio loop, every job of a process.
+
+The dashboard hands work over with `submit()` and gets a job id back at once; the
+crawl runs on the loop thread and writes only to SQLite, which the UI polls. This is
+the only module that starts threads.
+
+`get_runner()` finds a live runner by its thread's name before making one, so a
+re-import of this module (Streamlit re-imports on every source change) never starts a
+second loop. On start it resumes jobs that a dead process left `running`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Coroutine, TypeVar
+
+from .engine import run_job
+from .extract_pool import ExtractPool
+from .settings import CrawlSettings
+from .store import JobRecord, Store, resolve_db_path
+
+log = logging.getLogger(__name__)
+
+THREAD_PREFIX = "docspasta-runner"
+T = TypeVar("T")
+_lock = threading.Lock()
+
+
+class Runner:
+    def __init__(self, db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4) -> None:
+        self.db_path = resolve_db_path(db_path)
+        self.max_jobs = max_jobs
+        self.loop = asyncio.new_event_loop()
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name=thread_name(self.db_path), daemon=True)
+        self.thread.runner = self  # type: ignore[attr-defined]  # how get_runner finds us after a re-import
+        self.thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    # -- public: called from any thread -----------------------------------------------
+
+    def submit(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+        """Store a new job and start it; returns its id at once."""
+        return self._call(self._submit(settings, owner))
+
+    def cancel(self, job_id: str) -> None:
+        self._call(self._control(job_id, "cancel"))
+
+    def pause(self, job_id: str) -> None:
+        self._call(self._control(job_id, "pause"))
+
+    def resume(self, job_id: str) -> None:
+        self._call(self._resume(job_id))
+
+    def is_running(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """Block until the job's task ends (for scripts and tests); returns its record."""
+        future = asyncio.run_coroutine_threadsafe(self._wait(job_id), self.loop)
+        return future.result(timeout)
+
+    def stop(self) -> None:
+        """Interrupt running jobs (they stay resumable), close workers, end the thread."""
+        if not self.loop.is_closed() and self.thread.is_alive():
+            try:
+                self._call(self._shutdown(), timeout=30)
+            finally:
+                self.loop.call_soon_threadsafe(self.loop.stop)
+                self.thread.join(timeout=30)
+
+    # -- loop thread ----------------------------------------------------------------------
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.store = Store(self.db_path)
+            self.pool = ExtractPool()
+            self.pool.start()
+            self._slots = asyncio.Semaphore(self.max_jobs)
+        except BaseException as exc:  # reported to the constructor's caller
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.call_soon(self._resume_orphans)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.pool.close()
+            self.store.close()
+            self.loop.close()
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _submit(self, settings: CrawlSettings, owner: str | None) -> str:
+        job_id = self.store.create_job(settings, owner=owner)
+        self._start(job_id)
+        return job_id
+
+    async def _control(self, job_id: str, action: str) -> None:
+        self.store.request_control(job_id, action)
+
+    async def _resume(self, job_id: str) -> None:
+        self.store.job(job_id)  # raises JobNotFoundError
+        self._start(job_id)
+
+    async def _wait(self, job_id: str) -> JobRecord:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        return self.store.job(job_id)
+
+    def _start(self, job_id: str) -> None:
+        if self.is_running(job_id):
+            return
+        self._tasks[job_id] = self.loop.create_task(self._run(job_id), name=f"job-{job_id}")
+
+    async def _run(self, job_id: str) -> None:
+        async with self._slots:
+            if self.store.job(job_id).status in ("cancelled", "completed"):
+                return
+            try:
+                await run_job(self.store, job_id, pool=self.pool)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s ended with an internal error", job_id)
+
+    def _resume_orphans(self) -> None:
+        for job_id in self.store.resumable_jobs():
+            log.info("resuming job %s left running by a process that is gone", job_id)
+            self._start(job_id)
+
+    async def _shutdown(self) -> None:
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def thread_name(db_path: Path) -> str:
+    return f"{THREAD_PREFIX}:{db_path}"
+
+
+def get_runner(db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4) -> Runner:
+    """The process's runner for this database: the live one if there is one, else a new one."""
+    name = thread_name(resolve_db_path(db_path))
+    with _lock:
+        for thread in threading.enumerate():
+            runner = getattr(thread, "runner", None)
+            if thread.name == name and thread.is_alive() and runner is not None:
+                return runner
+        return Runner(db_path, max_jobs=max_jobs)
+
+
+__all__ = ["Runner", "get_runner"]

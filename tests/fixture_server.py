@@ -1,0 +1,117 @@
+"""A real HTTP server on 127.0.0.1 serving the fixture sites, with a few scripted faults.
+
+Threaded with a deep accept backlog (the default of 5 would serialise a crawler's
+concurrent connections). Every request is logged so tests can assert what was and
+was not fetched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SITES = Path(__file__).parent / "sites"
+
+
+class FixtureServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, root: Path = SITES, *, delay: float = 0.0) -> None:
+        self.root = root
+        self.delay = delay  # seconds added to every response (to make crawls slow enough to kill)
+        self.requests: list[str] = []  # every path requested, in arrival order
+        self.log: list[tuple[str, int]] = []  # (path, status) of every response started
+        self.lock = threading.Lock()
+        self.hits: Counter[str] = Counter()
+        super().__init__(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def __enter__(self) -> "FixtureServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def record_request(self, path: str) -> int:
+        """Log a request as it arrives; returns how many times the path was asked for before."""
+        with self.lock:
+            self.requests.append(path)
+            self.hits[path] += 1
+            return self.hits[path] - 1
+
+    def record_response(self, path: str, status: int) -> None:
+        with self.lock:
+            self.log.append((path, status))
+
+    def fetched(self) -> list[str]:
+        with self.lock:
+            return list(self.requests)
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    server: FixtureServer
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the crawler gave up on a slow response: that is the point of the test
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.server.record_response(self.path, code)
+        super().send_response(code, message)
+
+    def do_GET(self) -> None:  # noqa: N802
+        seen_before = self.server.record_request(self.path)
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        path = self.path.split("?", 1)[0]
+        if path == "/docs/flaky.html" and seen_before == 0:
+            return self._plain(500, b"try again")
+        if path == "/docs/slow.html":
+            time.sleep(3)
+        if path == "/docs/manual.html":
+            return self._plain(200, b"%PDF-1.4\n%fake pdf\n", "application/pdf")
+        if path == "/docs/moved.html":
+            return self._redirect(301, "/docs/guide/install.html")
+        if path == "/docs/away.html":
+            return self._redirect(302, "https://example.org/")
+        if path in ("/start-404/", "/start-404/index.html"):
+            return self._plain(404, b"no such page")
+        return super().do_GET()
+
+    def _plain(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, status: int, location: str) -> None:
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+if __name__ == "__main__":  # serve the fixtures by hand: python tests/fixture_server.py
+    with FixtureServer() as server:
+        print(f"serving {SITES} at {server.base}/docs/index.html", flush=True)
+        server.thread.join()

@@ -39,9 +39,19 @@ class JobResult:
         return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
 
     @classmethod
-    def of(cls, job: JobRecord, db_path: Path) -> "JobResult":
-        return cls(job.id, job.status, job.start_url, job.discovered, job.completed, job.failed,
-                   job.skipped, job.run_seconds, job.error, db_path)
+    def of(cls, job: JobRecord, db_path: Path) -> JobResult:
+        return cls(
+            job.id,
+            job.status,
+            job.start_url,
+            job.discovered,
+            job.completed,
+            job.failed,
+            job.skipped,
+            job.run_seconds,
+            job.error,
+            db_path,
+        )
 
     def paste(self, *, threshold: int | None = None) -> str:
         """The paste, built from the store with the job's (or the given) quality threshold."""
@@ -49,10 +59,16 @@ class JobResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "job_id": self.job_id, "status": self.status, "start_url": self.start_url,
-            "discovered": self.discovered, "completed": self.completed, "failed": self.failed,
-            "skipped": self.skipped, "seconds": round(self.run_seconds, 3),
-            "pages_per_second": round(self.pages_per_second, 2), "error": self.error,
+            "job_id": self.job_id,
+            "status": self.status,
+            "start_url": self.start_url,
+            "discovered": self.discovered,
+            "completed": self.completed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "seconds": round(self.run_seconds, 3),
+            "pages_per_second": round(self.pages_per_second, 2),
+            "error": self.error,
             "db": str(self.db_path),
         }
 

@@ -20,7 +20,7 @@ from .api import JobResult
 from .engine import Progress, run_job
 from .errors import DocspastaError, InvalidSettingError
 from .export import write_paste
-from .reads import get_job, list_jobs
+from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
 from .store import Store, resolve_db_path
 
@@ -28,16 +28,32 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # CLI flag for each setting, so errors name what the user typed.
 FLAGS = {
-    "max_pages": "--max-pages", "max_depth": "--depth", "concurrency": "--concurrency",
-    "batch_size": "--batch-size", "quality_threshold": "--threshold", "include": "--include",
-    "exclude": "--exclude", "timeout": "--timeout", "retries": "--retries", "scope_prefix": "--scope-prefix",
-    "user_agent": "--user-agent", "headers": "--header", "keep_html": "--no-keep-html",
-    "strategy": "--strategy", "max_bytes": "--max-bytes", "extract_timeout": "--extract-timeout", "url": "URL",
+    "max_pages": "--max-pages",
+    "max_depth": "--depth",
+    "concurrency": "--concurrency",
+    "batch_size": "--batch-size",
+    "quality_threshold": "--threshold",
+    "include": "--include",
+    "exclude": "--exclude",
+    "timeout": "--timeout",
+    "retries": "--retries",
+    "scope_prefix": "--scope-prefix",
+    "user_agent": "--user-agent",
+    "headers": "--header",
+    "keep_html": "--no-keep-html",
+    "strategy": "--strategy",
+    "max_bytes": "--max-bytes",
+    "extract_timeout": "--extract-timeout",
+    "url": "URL",
 }
 DOCS = field_docs()
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).")
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).",
+)
 
 
 class BadInput(click.ClickException):
@@ -94,6 +110,7 @@ def crawl(url: str, db: Path | None, out: str | None, as_json: bool, quiet: bool
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted, paused or crashed job where it stopped."""
+    _require_database(db)
     with _store(db) as store:
         _require_job(store, job_id)
         sys.exit(_run(store, job_id, out=out, as_json=as_json, quiet=quiet))
@@ -111,8 +128,11 @@ def export(job_id: str, db: Path | None, out: str, threshold: int | None) -> Non
             stats = write_paste(db, job_id, stream, threshold=threshold)
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
-    click.echo(f"{stats.pages} pages, ~{stats.tokens_estimate:,} tokens"
-               + (f", {stats.left_out} below the threshold left out" if stats.left_out else ""), err=True)
+    click.echo(
+        f"{stats.pages} pages, ~{stats.tokens_estimate:,} tokens"
+        + (f", {stats.left_out} below the threshold left out" if stats.left_out else ""),
+        err=True,
+    )
 
 
 @main.command()
@@ -125,8 +145,12 @@ def jobs(db: Path | None, as_json: bool) -> None:
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
     if as_json:
-        click.echo(json.dumps([JobResult.of(j, resolve_db_path(db)).to_dict() | {"created_at": j.created_at}
-                               for j in records], indent=2))
+        click.echo(
+            json.dumps(
+                [JobResult.of(j, resolve_db_path(db)).to_dict() | {"created_at": j.created_at} for j in records],
+                indent=2,
+            )
+        )
         return
     if not records:
         click.echo("no jobs yet", err=True)
@@ -134,8 +158,10 @@ def jobs(db: Path | None, as_json: bool) -> None:
     click.echo(f"{'JOB':<12}  {'STATUS':<11}  {'DONE':>5}  {'FAIL':>4}  {'SKIP':>5}  {'P/S':>6}  {'CREATED':<16}  URL")
     for j in records:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created_at))
-        click.echo(f"{j.id:<12}  {j.status:<11}  {j.completed:>5}  {j.failed:>4}  {j.skipped:>5}  "
-                   f"{j.pages_per_second:>6.1f}  {created:<16}  {j.start_url}")
+        click.echo(
+            f"{j.id:<12}  {j.status:<11}  {j.completed:>5}  {j.failed:>4}  {j.skipped:>5}  "
+            f"{j.pages_per_second:>6.1f}  {created:<16}  {j.start_url}"
+        )
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -166,6 +192,11 @@ def _store(db: Path | None):
         yield store
     finally:
         store.close()
+
+
+def _require_database(db: Path | None) -> None:
+    if not resolve_db_path(db).exists():
+        raise BadInput(f"no docspasta database at {resolve_db_path(db)} yet; start a crawl first")
 
 
 def _require_job(store: Store, job_id: str) -> None:
@@ -202,8 +233,10 @@ def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bo
 
 
 def _print_summary(r: JobResult) -> None:
-    line = (f"{r.status}: {r.completed} pages, {r.failed} failed, {r.skipped} skipped "
-            f"in {r.run_seconds:.1f} s ({r.pages_per_second:.1f} pages/s) — job {r.job_id}")
+    line = (
+        f"{r.status}: {r.completed} pages, {r.failed} failed, {r.skipped} skipped "
+        f"in {r.run_seconds:.1f} s ({r.pages_per_second:.1f} pages/s) — job {r.job_id}"
+    )
     click.echo(line, err=True)
     if r.error:
         click.echo(f"error: {r.error}", err=True)
@@ -243,8 +276,10 @@ class ProgressBar:
         self._last = now
         planned = max(1, min(p.max_pages, p.completed + p.queued))
         filled = int(self.WIDTH * min(1.0, p.completed / planned))
-        text = (f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {p.completed}/{planned} pages  "
-                f"{p.pages_per_second:5.1f}/s  failed {p.failed}  skipped {p.skipped}  {p.step}")
+        text = (
+            f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {p.completed}/{planned} pages  "
+            f"{p.pages_per_second:5.1f}/s  failed {p.failed}  skipped {p.skipped}  {p.step}"
+        )
         self.stream.write(("\r\x1b[2K" + text) if self.tty else text + "\n")
         self.stream.flush()
         self._shown = True

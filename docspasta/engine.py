@@ -19,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import httpx
 
@@ -55,9 +55,18 @@ class Progress:
         return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
 
     @classmethod
-    def of(cls, job: JobRecord, run_seconds: float) -> "Progress":
-        return cls(job.id, job.step, job.discovered, job.queued, job.completed, job.failed, job.skipped,
-                   job.settings.max_pages, run_seconds)
+    def of(cls, job: JobRecord, run_seconds: float) -> Progress:
+        return cls(
+            job.id,
+            job.step,
+            job.discovered,
+            job.queued,
+            job.completed,
+            job.failed,
+            job.skipped,
+            job.settings.max_pages,
+            run_seconds,
+        )
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -87,8 +96,9 @@ async def run_job(
 
 
 class _Crawl:
-    def __init__(self, store: Store, job: JobRecord, pool: ExtractPool, fetcher: Fetcher,
-                 on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, store: Store, job: JobRecord, pool: ExtractPool, fetcher: Fetcher, on_progress: ProgressCallback | None
+    ) -> None:
         self.store = store
         self.job = job
         self.settings = job.settings
@@ -153,7 +163,9 @@ class _Crawl:
         host = final_url.split("://", 1)[1].split("/", 1)[0]
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(final_url))
         outcome = await self._extract(claim, final_url, fetched)
-        self.store.set_scope(self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None)
+        self.store.set_scope(
+            self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None
+        )
         self.store.commit_batch(self.job.id, [outcome])
         self._after_commit()
         if outcome.status == "failed":
@@ -201,16 +213,23 @@ class _Crawl:
         except (NotHTMLError, KnownTargetError) as exc:
             return PageOutcome(claim.page_id, claim.url, "skipped", exc.reason, depth=claim.depth)
         except FetchError as exc:
-            return PageOutcome(claim.page_id, claim.url, "failed", exc.reason, depth=claim.depth,
-                               http_status=exc.http_status)
+            return PageOutcome(
+                claim.page_id, claim.url, "failed", exc.reason, depth=claim.depth, http_status=exc.http_status
+            )
         return fetched.final_url, fetched
 
     async def _extract(self, claim: Claim, final_url: str, fetched) -> PageOutcome:
         base = dict(
-            page_id=claim.page_id, url=claim.url, depth=claim.depth, final_url=final_url,
+            page_id=claim.page_id,
+            url=claim.url,
+            depth=claim.depth,
+            final_url=final_url,
             final_key=dedup_key(final_url) if final_url != claim.url else None,
-            http_status=fetched.status, content_type=fetched.content_type, fetch_ms=fetched.fetch_ms,
-            bytes=len(fetched.body), retries=fetched.attempts - 1,
+            http_status=fetched.status,
+            content_type=fetched.content_type,
+            fetch_ms=fetched.fetch_ms,
+            bytes=len(fetched.body),
+            retries=fetched.attempts - 1,
         )
         try:
             page: ExtractedPage = await self.pool.extract(
@@ -221,10 +240,18 @@ class _Crawl:
             return PageOutcome(status="failed", reason=str(exc), **base)
         status, reason = ("completed", None) if page.has_content else ("skipped", "no extractable content")
         return PageOutcome(
-            status=status, reason=reason, extract_ms=page.extract_ms, title=page.title,
-            markdown=page.markdown, quality=page.quality, quality_reasons=page.quality_reasons,
-            content_hash=page.content_hash, words=page.words, html_gz=page.html_gz,
-            links=self._classify(page.links, claim.depth + 1, claim.url), **base,
+            status=status,
+            reason=reason,
+            extract_ms=page.extract_ms,
+            title=page.title,
+            markdown=page.markdown,
+            quality=page.quality,
+            quality_reasons=page.quality_reasons,
+            content_hash=page.content_hash,
+            words=page.words,
+            html_gz=page.html_gz,
+            links=self._classify(page.links, claim.depth + 1, claim.url),
+            **base,
         )
 
     def _check_hop(self, url: str) -> str | None:
@@ -243,8 +270,9 @@ class _Crawl:
             reason = self.scope.reason_to_skip(url)
             if reason is None and depth > self.settings.max_depth:
                 reason = "depth"
-            links.append(NewLink(url, dedup_key(url), depth, source, "link",
-                                 "pending" if reason is None else "skipped", reason))
+            links.append(
+                NewLink(url, dedup_key(url), depth, source, "link", "pending" if reason is None else "skipped", reason)
+            )
         return links
 
     # -- bookkeeping --------------------------------------------------------------------

@@ -72,6 +72,9 @@ class FetchError(DocspastaError):
         self.http_status = http_status
         super().__init__(reason)
 
+    def __str__(self) -> str:  # `reason` grows as retries add context
+        return self.reason
+
 
 class FetchTimeoutError(FetchError):
     retryable = True

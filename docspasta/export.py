@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from .reads import PageContent, completed_pages, get_job
 
@@ -46,9 +47,9 @@ def write_paste(
     if left_out:
         head.insert(3, f"> {left_out} pages scoring below quality {cutoff} were left out.")
     anchors = _anchors(p.title for p in kept)
-    head += ["## Contents", ""] + [f"- [{p.title}](#{a})" for p, a in zip(kept, anchors)] + [""]
+    head += ["## Contents", ""] + [f"- [{p.title}](#{a})" for p, a in zip(kept, anchors, strict=True)] + [""]
     chars = _write(out, "\n".join(head) + "\n")
-    by_url = {p.url: a for p, a in zip(kept, anchors)}
+    by_url = {p.url: a for p, a in zip(kept, anchors, strict=True)}
     for page in completed_pages(db_path, job_id):
         if page.url not in by_url:
             continue

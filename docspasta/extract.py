@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
-import trafilatura
 
 from .quality import score
 from .urls import normalize
@@ -141,6 +140,8 @@ def _title(tree: lxml.html.HtmlElement) -> str:
 
 
 def _markdown(tree: lxml.html.HtmlElement, url: str) -> str:
+    import trafilatura  # only worker processes pay for it (~60 MB)
+
     result = trafilatura.extract(
         tree,
         url=url,

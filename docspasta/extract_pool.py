@@ -20,7 +20,19 @@ from .errors import ExtractionError, ExtractionTimeoutError
 from .extract import ExtractedPage, ExtractInput, extract_page
 
 
-def _worker_main(conn: multiprocessing.connection.Connection) -> None:
+MAX_WORKER_RSS_MB = 250
+
+
+def _rss_mb() -> float:
+    """Current resident memory of this process (Linux); 0 where unknown."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, max_rss_mb: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     while True:
         try:
@@ -33,7 +45,9 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
             result: tuple[str, object] = ("ok", extract_page(item))
         except Exception as exc:  # reported to the parent, recorded with the page
             result = ("error", f"{type(exc).__name__}: {exc}")
-        conn.send(result)
+        # A parser that met one huge page keeps its memory; a worker past the cap
+        # says so with its answer and is replaced, so memory stays flat over a crawl.
+        conn.send((*result, _rss_mb() > max_rss_mb))
 
 
 @dataclass
@@ -54,13 +68,14 @@ def default_workers() -> int:
 class ExtractPool:
     """`await pool.extract(item)` on the loop that created the pool."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, max_rss_mb: float = MAX_WORKER_RSS_MB) -> None:
         self._size = workers or default_workers()
+        self._max_rss_mb = max_rss_mb
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: list[_Worker] = []
 
-    async def __aenter__(self) -> "ExtractPool":
+    async def __aenter__(self) -> ExtractPool:
         self.start()
         return self
 
@@ -94,7 +109,9 @@ class ExtractPool:
         try:
             worker.conn.send(item)
             await _readable(worker.conn, timeout)
-            status, payload = worker.conn.recv()
+            status, payload, retire = worker.conn.recv()
+            if retire:
+                worker = self._replace(worker)
         except TimeoutError:
             worker = self._replace(worker)
             raise ExtractionTimeoutError(f"extraction took longer than {timeout:g} s") from None
@@ -112,7 +129,9 @@ class ExtractPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="docspasta-extract")
+        process = self._ctx.Process(
+            target=_worker_main, args=(child, self._max_rss_mb), daemon=True, name="docspasta-extract"
+        )
         process.start()
         child.close()
         worker = _Worker(process, parent)

@@ -14,8 +14,8 @@ import asyncio
 import email.utils
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import httpx
 
@@ -60,7 +60,7 @@ class Fetcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         s = self._settings
         headers = {
             "User-Agent": s.user_agent,

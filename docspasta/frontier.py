@@ -40,10 +40,7 @@ def claim(conn: sqlite3.Connection, job_id: str, limit: int, strategy: Strategy,
         return []
     level = ""
     if strategy.level_barrier:
-        level = (
-            "AND depth = (SELECT min(depth) FROM pages WHERE job_id = :job "
-            "AND status IN ('pending', 'processing'))"
-        )
+        level = "AND depth = (SELECT min(depth) FROM pages WHERE job_id = :job AND status IN ('pending', 'processing'))"
     rows = conn.execute(
         f"""
         UPDATE pages SET status = 'processing', lease_until = :lease, updated_at = :now
@@ -92,7 +89,8 @@ def add_links(conn: sqlite3.Connection, job_id: str, links: list[NewLink], now: 
     """Insert unseen links; lower the depth of known, uncrawled ones. Returns rows added."""
     before = conn.total_changes
     conn.executemany(
-        "INSERT OR IGNORE INTO pages (job_id, url, url_key, depth, discovered_from, found_by, status, reason, updated_at) "
+        "INSERT OR IGNORE INTO pages "
+        "(job_id, url, url_key, depth, discovered_from, found_by, status, reason, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(job_id, l.url, l.url_key, l.depth, l.discovered_from, l.found_by, l.status, l.reason, now) for l in links],
     )

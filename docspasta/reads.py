@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import JobNotFoundError, StoreError
 from .store import JobRecord, resolve_db_path
@@ -45,7 +46,9 @@ def get_job(db_path: str | os.PathLike[str] | None, job_id: str) -> JobRecord:
     return JobRecord.from_row(row)
 
 
-def list_jobs(db_path: str | os.PathLike[str] | None = None, *, owner: str | None = None, limit: int = 500) -> list[JobRecord]:
+def list_jobs(
+    db_path: str | os.PathLike[str] | None = None, *, owner: str | None = None, limit: int = 500
+) -> list[JobRecord]:
     where, params = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
     with reader(db_path) as conn:
         rows = conn.execute(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", [*params, limit]).fetchall()
@@ -100,7 +103,9 @@ def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iter
             )
 
 
-def events(db_path: str | os.PathLike[str] | None, job_id: str, *, limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
+def events(
+    db_path: str | os.PathLike[str] | None, job_id: str, *, limit: int = 50, after_id: int = 0
+) -> list[dict[str, Any]]:
     with reader(db_path) as conn:
         rows = conn.execute(
             "SELECT id, ts, type, url, payload FROM events WHERE job_id = ? AND id > ? ORDER BY id DESC LIMIT ?",

@@ -15,8 +15,9 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 from .engine import run_job
 from .extract_pool import ExtractPool

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidSettingError
 from .strategies import STRATEGIES
@@ -28,22 +29,47 @@ def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = No
 @dataclass(frozen=True)
 class CrawlSettings:
     url: str = field(metadata={"doc": "Start URL: an absolute http:// or https:// URL."})
-    max_pages: int = _f(50, "Stop after this many completed pages (exact; failed, skipped and duplicate pages do not count).", lo=1, hi=100_000)
-    max_depth: int = _f(2, "Follow links at most this many hops from the start page (shortest link distance).", lo=0, hi=100)
+    max_pages: int = _f(
+        50,
+        "Stop after this many completed pages (exact; failed, skipped and duplicate pages do not count).",
+        lo=1,
+        hi=100_000,
+    )
+    max_depth: int = _f(
+        2, "Follow links at most this many hops from the start page (shortest link distance).", lo=0, hi=100
+    )
     concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256)
     batch_size: int = _f(20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000)
-    quality_threshold: int = _f(20, "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.", lo=0, hi=100)
-    timeout: float = _f(10.0, "Seconds one request may take in all (connect, headers and the whole body).", lo=0.1, hi=600)
-    retries: int = _f(2, "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).", lo=0, hi=10)
-    include: tuple[str, ...] = _f((), "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them.")
+    quality_threshold: int = _f(
+        20, "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.", lo=0, hi=100
+    )
+    timeout: float = _f(
+        10.0, "Seconds one request may take in all (connect, headers and the whole body).", lo=0.1, hi=600
+    )
+    retries: int = _f(
+        2, "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).", lo=0, hi=10
+    )
+    include: tuple[str, ...] = _f(
+        (), "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them."
+    )
     exclude: tuple[str, ...] = _f((), "Glob patterns for URL paths to drop; exclusion wins over inclusion.")
-    scope_prefix: str | None = _f(None, "Only crawl paths under this prefix. Default: the directory of the start page's final URL after redirects.")
+    scope_prefix: str | None = _f(
+        None,
+        "Only crawl paths under this prefix. Default: the directory of the start page's final URL after redirects.",
+    )
     user_agent: str = _f(DEFAULT_USER_AGENT, "User-Agent header sent with every request.")
     headers: tuple[tuple[str, str], ...] = _f((), "Extra request headers as (name, value) pairs.")
     keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
     strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
-    max_bytes: int = _f(10 * 1024 * 1024, "Largest response body accepted, in bytes (enforced while streaming).", lo=1024, hi=1024**3)
-    extract_timeout: float = _f(30.0, "Seconds extraction of one page may take before the page fails and its worker is replaced.", lo=0.1, hi=600)
+    max_bytes: int = _f(
+        10 * 1024 * 1024, "Largest response body accepted, in bytes (enforced while streaming).", lo=1024, hi=1024**3
+    )
+    extract_timeout: float = _f(
+        30.0,
+        "Seconds extraction of one page may take before the page fails and its worker is replaced.",
+        lo=0.1,
+        hi=600,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -60,7 +86,7 @@ class CrawlSettings:
     # -- conversion -----------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CrawlSettings":
+    def from_dict(cls, data: Mapping[str, Any]) -> CrawlSettings:
         """Build from plain data (JSON, CLI options, form values); unknown keys are an error."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
@@ -89,10 +115,10 @@ class CrawlSettings:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "CrawlSettings":
+    def from_json(cls, text: str) -> CrawlSettings:
         return cls.from_dict(json.loads(text))
 
-    def replace(self, **changes: Any) -> "CrawlSettings":
+    def replace(self, **changes: Any) -> CrawlSettings:
         return dataclasses.replace(self, **changes)
 
 

@@ -16,9 +16,10 @@ import secrets
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -113,7 +114,7 @@ class JobRecord:
     error: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> "JobRecord":
+    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> JobRecord:
         data = dict(row)
         data["settings"] = CrawlSettings.from_json(data["settings"])
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
@@ -147,7 +148,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -207,8 +208,13 @@ class Store:
                 (worker, now, now, job_id),
             )
             released = frontier.release(conn, job_id)
-            self._event(conn, job_id, "job_resumed" if resumed else "job_started", None,
-                        {"worker": worker, "released": released})
+            self._event(
+                conn,
+                job_id,
+                "job_resumed" if resumed else "job_started",
+                None,
+                {"worker": worker, "released": released},
+            )
         return self.job(job_id)
 
     def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
@@ -241,7 +247,9 @@ class Store:
             if row[0] in ("running", "pending"):
                 conn.execute("UPDATE jobs SET control = ? WHERE id = ?", (action, job_id))
             elif row[0] in ("interrupted", "paused") and action == "cancel":
-                conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (time.time(), job_id))
+                conn.execute(
+                    "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (time.time(), job_id)
+                )
                 frontier.release(conn, job_id)
             self._event(conn, job_id, f"{action}_requested", None, None)
 
@@ -296,7 +304,10 @@ class Store:
                 if outcome.links:
                     frontier.add_links(conn, job_id, outcome.links, now)
                 self._event(
-                    conn, job_id, f"page_{outcome.status}", outcome.url,
+                    conn,
+                    job_id,
+                    f"page_{outcome.status}",
+                    outcome.url,
                     {"reason": outcome.reason, "quality": outcome.quality, "title": outcome.title},
                 )
 
@@ -310,15 +321,26 @@ class Store:
             other = conn.execute(
                 "SELECT id, url, status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, o.final_key)
             ).fetchone()
-            if other is None:
-                conn.execute(
-                    "INSERT INTO pages (job_id, url, url_key, depth, discovered_from, found_by, status, reason, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, 'alias', 'skipped', ?, ?)",
-                    (job_id, o.final_url, o.final_key, o.depth, o.url, f"duplicate of {o.url} (redirect)", time.time()),
+            if other is None:  # remember the target so no later link fetches it again
+                alias = NewLink(
+                    o.final_url or "",
+                    o.final_key,
+                    o.depth,
+                    o.url,
+                    "alias",
+                    "skipped",
+                    f"duplicate of {o.url} (redirect)",
                 )
+                frontier.add_links(conn, job_id, [alias], time.time())
             elif other["id"] != o.page_id:
                 if other["status"] == "completed":
-                    return replace(o, status="skipped", reason=f"duplicate of {other['url']} (redirect)", markdown=None, html_gz=None)
+                    return replace(
+                        o,
+                        status="skipped",
+                        reason=f"duplicate of {other['url']} (redirect)",
+                        markdown=None,
+                        html_gz=None,
+                    )
                 if other["status"] in ("pending", "skipped"):
                     conn.execute(
                         "UPDATE pages SET status = 'skipped', reason = ? WHERE id = ?",
@@ -326,7 +348,8 @@ class Store:
                     )
         if o.content_hash:
             same = conn.execute(
-                "SELECT url FROM pages WHERE job_id = ? AND content_hash = ? AND status = 'completed' AND id != ? LIMIT 1",
+                "SELECT url FROM pages WHERE job_id = ? AND content_hash = ? AND status = 'completed' AND id != ? "
+                "LIMIT 1",
                 (job_id, o.content_hash, o.page_id),
             ).fetchone()
             if same is not None:
@@ -343,10 +366,24 @@ class Store:
             WHERE id = ?
             """,
             (
-                o.status, o.reason, o.final_url, o.http_status, o.content_type, o.fetch_ms, o.extract_ms,
-                o.bytes, o.title, o.quality, json.dumps(list(o.quality_reasons)) if o.quality_reasons else None,
-                o.content_hash if o.status == "completed" else None, o.words, o.retries, now,
-                o.markdown, o.html_gz, o.page_id,
+                o.status,
+                o.reason,
+                o.final_url,
+                o.http_status,
+                o.content_type,
+                o.fetch_ms,
+                o.extract_ms,
+                o.bytes,
+                o.title,
+                o.quality,
+                json.dumps(list(o.quality_reasons)) if o.quality_reasons else None,
+                o.content_hash if o.status == "completed" else None,
+                o.words,
+                o.retries,
+                now,
+                o.markdown,
+                o.html_gz,
+                o.page_id,
             ),
         )
         if o.status == "completed":
@@ -361,7 +398,9 @@ class Store:
             self._event(conn, job_id, type_, url, payload)
 
     @staticmethod
-    def _event(conn: sqlite3.Connection, job_id: str, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:
+    def _event(
+        conn: sqlite3.Connection, job_id: str, type_: str, url: str | None, payload: dict[str, Any] | None
+    ) -> None:
         conn.execute(
             "INSERT INTO events (job_id, ts, type, url, payload) VALUES (?, ?, ?, ?, ?)",
             (job_id, time.time(), type_, url, json.dumps(payload) if payload else None),

@@ -38,7 +38,7 @@ class FixtureServer(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return self.base + path
 
-    def __enter__(self) -> "FixtureServer":
+    def __enter__(self) -> FixtureServer:
         self.thread.start()
         return self
 

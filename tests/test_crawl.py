@@ -24,10 +24,15 @@ async def test_full_crawl_records_every_outcome(site, db_path):
     completed = {p for p, r in rows.items() if r["status"] == "completed"}
     assert completed == {
         "/docs/index.html",
-        "/docs/guide/index.html", "/docs/guide/install.html", "/docs/GUIDE/install.html",
-        "/docs/reference/index.html", "/docs/flaky.html",
-        "/docs/guide/config.html", "/docs/guide/advanced/index.html",
-        "/docs/reference/api.html", "/docs/reference/cli.html",
+        "/docs/guide/index.html",
+        "/docs/guide/install.html",
+        "/docs/GUIDE/install.html",
+        "/docs/reference/index.html",
+        "/docs/flaky.html",
+        "/docs/guide/config.html",
+        "/docs/guide/advanced/index.html",
+        "/docs/reference/api.html",
+        "/docs/reference/cli.html",
     }
     # depth is the shortest link distance; one level too deep is skipped, not fetched
     assert rows["/docs/guide/advanced/deep.html"]["status"] == "skipped"
@@ -80,8 +85,14 @@ async def test_each_page_fetched_once_whatever_its_spelling(site, db_path):
 @pytest.mark.parametrize("max_pages", [1, 2, 3, 7])
 async def test_max_pages_is_exact_and_no_fetch_is_wasted(site, db_path, max_pages):
     result = await crawl_async(
-        site.url("/docs/index.html"), db=db_path, max_pages=max_pages, max_depth=5,
-        concurrency=8, batch_size=10, timeout=1.0, retries=0,
+        site.url("/docs/index.html"),
+        db=db_path,
+        max_pages=max_pages,
+        max_depth=5,
+        concurrency=8,
+        batch_size=10,
+        timeout=1.0,
+        retries=0,
     )
     rows = by_path(db_path, result.job_id, site.base)
     assert result.completed == max_pages
@@ -102,12 +113,21 @@ async def test_depth_zero_crawls_only_the_start_page(site, db_path):
 
 async def test_include_and_exclude_patterns(site, db_path):
     result = await crawl_async(
-        site.url("/docs/index.html"), db=db_path, max_depth=3,
-        include=["/docs/guide/**"], exclude=["**/advanced/*"], **FAST,
+        site.url("/docs/index.html"),
+        db=db_path,
+        max_depth=3,
+        include=["/docs/guide/**"],
+        exclude=["**/advanced/*"],
+        **FAST,
     )
     rows = by_path(db_path, result.job_id, site.base)
     completed = {p for p, r in rows.items() if r["status"] == "completed"}
-    assert completed == {"/docs/index.html", "/docs/guide/index.html", "/docs/guide/install.html", "/docs/guide/config.html"}
+    assert completed == {
+        "/docs/index.html",
+        "/docs/guide/index.html",
+        "/docs/guide/install.html",
+        "/docs/guide/config.html",
+    }
     assert rows["/docs/guide/advanced/index.html"]["reason"] == "out of scope: excluded by **/advanced/*"
     assert rows["/docs/reference/index.html"]["reason"] == "out of scope: matches no include pattern"
 

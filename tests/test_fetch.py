@@ -1,0 +1,137 @@
+"""Fetch logic through httpx.MockTransport (the crawl tests use a real server)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from docspasta import CrawlSettings
+from docspasta.errors import (
+    ConnectError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    NotHTMLError,
+    RedirectError,
+    ResponseTooLargeError,
+)
+from docspasta.fetch import Fetcher, _retry_delay
+
+HTML = b"<!doctype html><html><body><p>hello</p></body></html>"
+
+
+def fetcher(handler, **settings) -> Fetcher:
+    s = CrawlSettings(url="https://x.org/", **{"retries": 2, "timeout": 2.0, **settings})
+    return Fetcher(s, transport=httpx.MockTransport(handler))
+
+
+async def test_redirects_are_followed_hop_by_hop_and_each_hop_checked():
+    seen = []
+
+    def handler(request):
+        seen.append(str(request.url))
+        if request.url.path == "/a":
+            return httpx.Response(301, headers={"Location": "/b"})
+        if request.url.path == "/b":
+            return httpx.Response(302, headers={"Location": "https://evil.example/c"})
+        return httpx.Response(200, html=HTML.decode())
+
+    async with fetcher(handler) as f:
+        with pytest.raises(RedirectError, match="redirect refused \\(other host\\): https://evil.example/c"):
+            await f.fetch("https://x.org/a", check_hop=lambda u: "other host" if "evil" in u else None)
+        page = await f.fetch("https://x.org/a", check_hop=None)
+    assert page.final_url == "https://evil.example/c" and page.body == HTML
+    assert "https://evil.example/c" in seen  # only the unchecked fetch went there
+    assert seen.count("https://evil.example/c") == 1
+
+
+async def test_redirect_loops_and_chains_are_bounded():
+    async with fetcher(lambda r: httpx.Response(301, headers={"Location": "/loop"})) as f:
+        with pytest.raises(RedirectError, match="redirect loop"):
+            await f.fetch("https://x.org/loop")
+
+    def chain(request):
+        n = int(request.url.path.strip("/") or 0)
+        return httpx.Response(301, headers={"Location": f"/{n + 1}"})
+
+    async with fetcher(chain) as f:
+        with pytest.raises(RedirectError, match="more than 10 redirects"):
+            await f.fetch("https://x.org/0")
+
+
+async def test_4xx_is_not_retried_5xx_and_429_are():
+    calls = {"n": 0}
+
+    def handler(request):
+        calls["n"] += 1
+        return httpx.Response(404 if request.url.path == "/gone" else 503)
+
+    async with fetcher(handler, retries=2) as f:
+        with pytest.raises(HTTPStatusError) as gone:
+            await f.fetch("https://x.org/gone")
+        assert calls["n"] == 1 and gone.value.http_status == 404
+        with pytest.raises(HTTPStatusError, match=r"HTTP 503 \(after 3 attempts\)"):
+            await f.fetch("https://x.org/busy")
+        assert calls["n"] == 4
+
+
+async def test_retry_after_is_honoured_and_capped():
+    times = []
+
+    def handler(request):
+        times.append(time.monotonic())
+        if len(times) == 1:
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        return httpx.Response(200, html=HTML.decode())
+
+    async with fetcher(handler) as f:
+        page = await f.fetch("https://x.org/")
+    assert page.attempts == 2
+    assert times[1] - times[0] >= 1.0
+    with pytest.raises(HTTPStatusError, match="exceeds the 60 s cap"):
+        _retry_delay(HTTPStatusError(429, retry_after=3600), 1)
+
+
+async def test_non_html_and_oversized_bodies_are_refused():
+    def handler(request):
+        if request.url.path == "/pdf":
+            return httpx.Response(200, content=b"%PDF", headers={"Content-Type": "application/pdf"})
+        if request.url.path == "/declared":
+            return httpx.Response(
+                200, content=b"x" * 10, headers={"Content-Type": "text/html", "Content-Length": "99999999"}
+            )
+        return httpx.Response(200, content=b"<html>" + b"x" * 5000, headers={"Content-Type": "text/html"})
+
+    async with fetcher(handler, max_bytes=2048) as f:
+        with pytest.raises(NotHTMLError, match="not HTML: application/pdf"):
+            await f.fetch("https://x.org/pdf")
+        with pytest.raises(ResponseTooLargeError, match="99,999,999 bytes exceeds"):
+            await f.fetch("https://x.org/declared")
+        with pytest.raises(ResponseTooLargeError, match="exceeds the 2,048 byte cap"):
+            await f.fetch("https://x.org/streamed")
+
+
+async def test_transport_errors_become_fetch_errors():
+    def handler(request):
+        if request.url.path == "/slow":
+            raise httpx.ReadTimeout("slow", request=request)
+        raise httpx.ConnectError("refused", request=request)
+
+    async with fetcher(handler, retries=0) as f:
+        with pytest.raises(FetchTimeoutError, match="timed out after 2 s"):
+            await f.fetch("https://x.org/slow")
+        with pytest.raises(ConnectError, match="connection failed: ConnectError: refused"):
+            await f.fetch("https://x.org/down")
+
+
+async def test_user_agent_and_extra_headers_are_sent():
+    got = {}
+
+    def handler(request):
+        got.update(request.headers)
+        return httpx.Response(200, html=HTML.decode())
+
+    async with fetcher(handler, user_agent="my-bot/1.0", headers=(("X-Docs", "1"),)) as f:
+        await f.fetch("https://x.org/")
+    assert got["user-agent"] == "my-bot/1.0" and got["x-docs"] == "1"

@@ -1,0 +1,106 @@
+"""The background runner: one loop thread for all jobs; cancel, pause, resume, orphans."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fixture_server import FixtureServer
+
+from docspasta import CrawlSettings
+from docspasta.reads import get_job
+from docspasta.runner import THREAD_PREFIX, get_runner
+from docspasta.store import Store
+
+
+@pytest.fixture
+def runner(db_path):
+    r = get_runner(db_path)
+    yield r
+    r.stop()
+
+
+def settings_for(server: FixtureServer, **kw) -> CrawlSettings:
+    return CrawlSettings(url=server.url("/docs/index.html"), timeout=1.0, retries=1, max_depth=3, **kw)
+
+
+def wait_until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_submit_returns_at_once_and_the_job_completes(site, runner, db_path):
+    started = time.monotonic()
+    job_id = runner.submit(settings_for(site))
+    assert time.monotonic() - started < 2.0
+    assert get_job(db_path, job_id).status in ("pending", "running")
+    record = runner.wait(job_id, timeout=60)
+    assert record.status == "completed" and record.completed == 11
+
+
+def test_get_runner_returns_the_live_runner(runner, db_path):
+    assert get_runner(db_path) is runner
+    loops = [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX) and str(db_path) in t.name]
+    assert len(loops) == 1
+
+
+def test_cancel_mid_crawl(runner, db_path):
+    with FixtureServer(delay=0.2) as slow:
+        job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
+        wait_until(lambda: get_job(db_path, job_id).completed >= 2)
+        runner.cancel(job_id)
+        record = runner.wait(job_id, timeout=30)
+    assert record.status == "cancelled"
+    assert 2 <= record.completed < 11
+    assert record.queued > 0  # what was left stays in the frontier, nothing in flight
+    assert not any(p for p in _statuses(db_path, job_id) if p == "processing")
+
+
+def test_pause_then_resume_finishes_the_job(runner, db_path):
+    with FixtureServer(delay=0.1) as slow:
+        job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
+        wait_until(lambda: get_job(db_path, job_id).completed >= 2)
+        runner.pause(job_id)
+        paused = runner.wait(job_id, timeout=30)
+        assert paused.status == "paused"
+        runner.resume(job_id)
+        record = runner.wait(job_id, timeout=60)
+    assert record.status == "completed" and record.completed == 11
+
+
+def test_a_new_runner_resumes_jobs_left_running_by_a_dead_process(site, db_path):
+    with Store(db_path) as store:
+        job_id = store.create_job(settings_for(site))
+        store.acquire(job_id, worker="otherhost:1")  # as a crashed process leaves it...
+        store.conn.execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 3600")  # ...long ago
+        store.conn.commit()
+    runner = get_runner(db_path)
+    try:
+        wait_until(lambda: get_job(db_path, job_id).status == "completed", timeout=60)
+    finally:
+        runner.stop()
+    assert get_job(db_path, job_id).completed == 11
+
+
+def test_stop_leaves_running_jobs_interrupted_and_resumable(db_path):
+    with FixtureServer(delay=0.2) as slow:
+        runner = get_runner(db_path)
+        job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
+        wait_until(lambda: get_job(db_path, job_id).completed >= 1)
+        runner.stop()
+        assert get_job(db_path, job_id).status == "interrupted"
+        runner = get_runner(db_path)
+        try:
+            runner.resume(job_id)
+            assert runner.wait(job_id, timeout=60).status == "completed"
+        finally:
+            runner.stop()
+
+
+def _statuses(db_path, job_id):
+    from docspasta.reads import pages
+
+    return [p["status"] for p in pages(db_path, job_id)]

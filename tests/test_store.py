@@ -1,0 +1,135 @@
+"""The job store and frontier on a real SQLite file: claims, leases, counters, readers."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from docspasta import CrawlSettings, JobBusyError, JobNotFoundError
+from docspasta.frontier import NewLink
+from docspasta.reads import get_job, reader
+from docspasta.store import PageOutcome, Store
+from docspasta.strategies import get_strategy
+
+BFS = get_strategy("bfs")
+
+
+def link(url: str, depth: int, status: str = "pending", reason: str | None = None) -> NewLink:
+    return NewLink(url, url.split("://", 1)[1], depth, None, "link", status, reason)
+
+
+@pytest.fixture
+def store(db_path):
+    with Store(db_path) as s:
+        yield s
+
+
+@pytest.fixture
+def job(store):
+    job_id = store.create_job(CrawlSettings(url="https://x.org/docs/"))
+    store.acquire(job_id)
+    return job_id
+
+
+def add(store, job_id, *links):
+    with store.transaction() as conn:
+        from docspasta import frontier
+
+        frontier.add_links(conn, job_id, list(links), time.time())
+
+
+def test_migrations_are_idempotent(db_path):
+    Store(db_path).close()
+    with Store(db_path) as again:
+        names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
+    assert names == ["m001_initial"]
+
+
+def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
+    add(store, job, link("https://x.org/docs/b", 2), link("https://x.org/docs/a", 1), link("https://x.org/docs/c", 1))
+    first = store.claim(job, 10, BFS, 60)
+    assert [c.url for c in first] == ["https://x.org/docs/"]  # depth 0 alone
+    # while depth 0 is in flight, nothing deeper is handed out
+    assert store.claim(job, 10, BFS, 60) == []
+    store.commit_batch(job, [PageOutcome(first[0].page_id, first[0].url, "completed", markdown="x", quality=50)])
+    level1 = store.claim(job, 1, BFS, 60)
+    assert [c.url for c in level1] == ["https://x.org/docs/a"]
+    assert [c.url for c in store.claim(job, 10, BFS, 60)] == ["https://x.org/docs/c"]
+    assert store.claim(job, 10, BFS, 60) == []  # depth 2 waits for level 1 to finish
+
+
+def test_expired_leases_return_to_the_frontier(store, job):
+    claimed = store.claim(job, 5, BFS, lease_seconds=0.05)
+    assert len(claimed) == 1
+    assert store.claim(job, 5, BFS, 60) == []
+    time.sleep(0.1)
+    again = store.claim(job, 5, BFS, 60)
+    assert [c.page_id for c in again] == [claimed[0].page_id]
+
+
+def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner(store, job):
+    store.claim(job, 5, BFS, 600)
+    assert get_job(store.path, job).queued == 1
+    with pytest.raises(JobBusyError):
+        store.acquire(job, worker="otherhost:99")  # heartbeat is fresh
+    store.conn.execute("UPDATE jobs SET heartbeat_at = 0, worker = 'otherhost:99'")
+    store.conn.commit()
+    store.acquire(job)
+    assert store.conn.execute("SELECT status FROM pages").fetchone()[0] == "pending"
+    with pytest.raises(JobNotFoundError):
+        store.acquire("nope")
+
+
+def test_a_shorter_path_lowers_depth_and_revives_depth_skips(store, job):
+    add(store, job, link("https://x.org/docs/deep", 3, "skipped", "depth"), link("https://x.org/docs/p", 2))
+    add(store, job, link("https://x.org/docs/deep", 2), link("https://x.org/docs/p", 1))
+    rows = dict(store.conn.execute("SELECT url, depth || ':' || status FROM pages WHERE depth > 0").fetchall())
+    assert rows == {"https://x.org/docs/deep": "2:pending", "https://x.org/docs/p": "1:pending"}
+    job_row = get_job(store.path, job)
+    assert (job_row.queued, job_row.skipped) == (3, 0)
+
+
+def test_counters_follow_every_status_change(store, job):
+    add(store, job, link("https://x.org/docs/a", 1), link("https://x.org/ext", 1, "skipped", "out of scope"))
+    claims = store.claim(job, 1, BFS, 60)
+    store.commit_batch(job, [PageOutcome(claims[0].page_id, claims[0].url, "failed", "HTTP 500")])
+    claims = store.claim(job, 5, BFS, 60)
+    store.commit_batch(
+        job, [PageOutcome(c.page_id, c.url, "completed", markdown="m", content_hash=f"h{c.page_id}") for c in claims]
+    )
+    j = get_job(store.path, job)
+    assert (j.discovered, j.queued, j.completed, j.failed, j.skipped) == (3, 0, 1, 1, 1)
+
+
+def test_duplicate_content_is_skipped_with_what_it_duplicates(store, job):
+    add(store, job, link("https://x.org/docs/a", 1), link("https://x.org/docs/b", 1))
+    start = store.claim(job, 1, BFS, 60)
+    store.commit_batch(job, [PageOutcome(start[0].page_id, start[0].url, "completed", markdown="m", content_hash="h0")])
+    a, b = store.claim(job, 2, BFS, 60)
+    store.commit_batch(
+        job,
+        [
+            PageOutcome(a.page_id, a.url, "completed", markdown="same", content_hash="h1"),
+            PageOutcome(b.page_id, b.url, "completed", markdown="same", content_hash="h1"),
+        ],
+    )
+    rows = dict(store.conn.execute("SELECT url, status || ':' || coalesce(reason, '') FROM pages").fetchall())
+    assert rows["https://x.org/docs/a"] == "completed:"
+    assert rows["https://x.org/docs/b"] == "skipped:duplicate of https://x.org/docs/a"
+
+
+def test_readers_are_read_only(store, job):
+    with reader(store.path) as conn:
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("DELETE FROM jobs")
+
+
+def test_cancel_request_reaches_the_heartbeat_and_delete_cascades(store, job):
+    store.request_control(job, "cancel")
+    assert store.heartbeat(job, 0.5) == "cancel"
+    store.delete_job(job)
+    assert store.conn.execute("SELECT count(*) FROM pages").fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0

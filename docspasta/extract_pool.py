@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from .errors import ExtractionError, ExtractionTimeoutError
 from .extract import ExtractedPage, ExtractInput, extract_page
 
-
 MAX_WORKER_RSS_MB = 250
 
 

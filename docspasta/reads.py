@@ -112,3 +112,39 @@ def events(
             (job_id, after_id, limit),
         ).fetchall()
     return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PageDetail:
+    url: str
+    title: str
+    status: str
+    reason: str | None
+    quality: int | None
+    quality_reasons: tuple[str, ...]
+    markdown: str
+
+
+def page_detail(db_path: str | os.PathLike[str] | None, job_id: str, url: str) -> PageDetail:
+    with reader(db_path) as conn:
+        row = conn.execute(
+            "SELECT url, title, status, reason, quality, quality_reasons, markdown FROM pages "
+            "WHERE job_id = ? AND url = ?",
+            (job_id, url),
+        ).fetchone()
+    if row is None:
+        raise StoreError(f"job {job_id} has no page {url}")
+    return PageDetail(
+        url=row["url"],
+        title=row["title"] or row["url"],
+        status=row["status"],
+        reason=row["reason"],
+        quality=row["quality"],
+        quality_reasons=tuple(json.loads(row["quality_reasons"] or "[]")),
+        markdown=row["markdown"] or "",
+    )
+
+
+def running_job_count(db_path: str | os.PathLike[str] | None = None) -> int:
+    with reader(db_path) as conn:
+        return conn.execute("SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')").fetchone()[0]

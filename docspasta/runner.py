@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .engine import run_job
+from .errors import JobBusyError
 from .extract_pool import ExtractPool
 from .settings import CrawlSettings
 from .store import JobRecord, Store, resolve_db_path
@@ -61,6 +62,10 @@ class Runner:
     def resume(self, job_id: str) -> None:
         self._call(self._resume(job_id))
 
+    def delete(self, job_id: str) -> None:
+        """Delete a job that is not running, with its pages and events."""
+        self._call(self._delete(job_id))
+
     def is_running(self, job_id: str) -> bool:
         task = self._tasks.get(job_id)
         return task is not None and not task.done()
@@ -86,7 +91,7 @@ class Runner:
         try:
             self.store = Store(self.db_path)
             self.pool = ExtractPool()
-            self.pool.start()
+            self.loop.run_until_complete(self.pool.start())
             self._slots = asyncio.Semaphore(self.max_jobs)
         except BaseException as exc:  # reported to the constructor's caller
             self._startup_error = exc
@@ -97,7 +102,7 @@ class Runner:
         try:
             self.loop.run_forever()
         finally:
-            self.pool.close()
+            self.loop.run_until_complete(self.pool.close())
             self.store.close()
             self.loop.close()
 
@@ -115,6 +120,11 @@ class Runner:
     async def _resume(self, job_id: str) -> None:
         self.store.job(job_id)  # raises JobNotFoundError
         self._start(job_id)
+
+    async def _delete(self, job_id: str) -> None:
+        if self.is_running(job_id):
+            raise JobBusyError(job_id, "this dashboard")
+        self.store.delete_job(job_id)
 
     async def _wait(self, job_id: str) -> JobRecord:
         task = self._tasks.get(job_id)

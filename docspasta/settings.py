@@ -152,3 +152,25 @@ def _validate_field(settings: CrawlSettings, f: dataclasses.Field) -> None:
     if lo is not None and not (lo <= value <= hi):
         kind = "a whole number" if expected_type is int else "a number"
         raise InvalidSettingError(f.name, value, f"{kind} from {lo:g} to {hi:g}")
+
+
+def validation_errors(values: Mapping[str, Any]) -> dict[str, str]:
+    """Every invalid field in `values` with its message (empty if valid).
+
+    Construction stops at the first bad field; a form wants them all, so each bad field
+    is swapped for its default (or a placeholder URL) and validation runs again.
+    """
+    errors: dict[str, str] = {}
+    trial = dict(values)
+    defaults = {f.name: f.default for f in dataclasses.fields(CrawlSettings)}
+    for _ in range(len(defaults) + 1):
+        try:
+            CrawlSettings.from_dict(trial)
+            return errors
+        except InvalidSettingError as exc:
+            if exc.field in errors or exc.field not in defaults:
+                errors.setdefault(exc.field, str(exc))
+                return errors
+            errors[exc.field] = str(exc)
+            trial[exc.field] = "https://placeholder.invalid/" if exc.field == "url" else defaults[exc.field]
+    return errors

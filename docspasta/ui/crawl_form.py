@@ -1,0 +1,114 @@
+"""The New crawl form: settings in, one validated CrawlSettings out, one runner.submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ..errors import StoreError
+from ..reads import running_job_count
+from ..settings import PRESETS, CrawlSettings, field_docs, validation_errors
+from . import session
+from .config import UIConfig
+
+DOCS = field_docs()
+PRESET_NAMES = ["Custom", *PRESETS]
+# widget key -> (setting name, default)
+FIELDS: dict[str, tuple[str, Any]] = {
+    "f_url": ("url", ""),
+    "f_max_pages": ("max_pages", 50),
+    "f_max_depth": ("max_depth", 2),
+    "f_concurrency": ("concurrency", 8),
+    "f_batch_size": ("batch_size", 20),
+    "f_quality_threshold": ("quality_threshold", 20),
+    "f_timeout": ("timeout", 10.0),
+    "f_include": ("include", ""),
+    "f_exclude": ("exclude", ""),
+}
+PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
+
+
+def render(cfg: UIConfig) -> None:
+    for key, (_, default) in FIELDS.items():
+        st.session_state.setdefault(key, default)
+    st.session_state.setdefault("f_preset", "Documentation")
+    if "f_preset_applied" not in st.session_state:
+        _apply_preset()
+        st.session_state["f_preset_applied"] = True
+    errors: dict[str, str] = st.session_state.get(session.FORM_ERRORS, {})
+
+    st.text_input("Documentation URL", key="f_url", placeholder="https://docs.example.org/", help=DOCS["url"])
+    _error(errors, "url")
+    st.selectbox(
+        "Preset",
+        PRESET_NAMES,
+        key="f_preset",
+        on_change=_apply_preset,
+        help="Documentation: batch 20, concurrency 30, timeout 5 s. Large site: 50, 50, 3 s. Careful: 10, 10, 8 s.",
+    )
+    left, mid, right = st.columns(3)
+    left.number_input("Max pages", 1, cfg.max_pages_cap, key="f_max_pages", help=DOCS["max_pages"])
+    mid.number_input("Max depth", 0, 100, key="f_max_depth", help=DOCS["max_depth"])
+    right.number_input("Quality threshold", 0, 100, key="f_quality_threshold", help=DOCS["quality_threshold"])
+    left.number_input("Concurrency", 1, 256, key="f_concurrency", help=DOCS["concurrency"])
+    mid.number_input("Batch size", 1, 1000, key="f_batch_size", help=DOCS["batch_size"])
+    right.number_input("Per-page timeout (s)", 0.1, 600.0, step=0.5, key="f_timeout", help=DOCS["timeout"])
+    for field in ("max_pages", "max_depth", "quality_threshold", "concurrency", "batch_size", "timeout"):
+        _error(errors, field)
+    inc, exc = st.columns(2)
+    inc.text_area("Include patterns (one per line)", key="f_include", placeholder="/docs/**", help=DOCS["include"])
+    exc.text_area("Exclude patterns (one per line)", key="f_exclude", placeholder="**/changelog*", help=DOCS["exclude"])
+    _error(errors, "include")
+    _error(errors, "exclude")
+    for field, message in errors.items():
+        if field not in FIELD_NAMES:
+            st.error(message)
+    st.button("Start crawl", type="primary", key="f_start", on_click=_start, args=(cfg,))
+
+
+FIELD_NAMES = {name for name, _ in FIELDS.values()}
+
+
+def form_values() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, (name, _) in FIELDS.items():
+        value = st.session_state.get(key)
+        if name in ("include", "exclude"):
+            value = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        elif name == "url":
+            value = (value or "").strip()
+        values[name] = value
+    return values
+
+
+def _apply_preset() -> None:
+    preset = PRESETS.get(st.session_state.get("f_preset", ""))
+    if preset:
+        for name, key in PRESET_KEYS.items():
+            st.session_state[key] = preset[name]
+
+
+def _start(cfg: UIConfig) -> None:
+    values = form_values()
+    errors = validation_errors(values)
+    if not errors and cfg.hosted and running_job_count_safe(cfg) >= cfg.max_jobs:
+        errors["_"] = f"{cfg.max_jobs} crawls are already running on this server; try again in a minute."
+    st.session_state[session.FORM_ERRORS] = errors
+    if errors:
+        return
+    settings = CrawlSettings.from_dict(values)
+    job_id = session.runner(cfg).submit(settings, owner=session.owner(cfg))
+    session.open_job(job_id)
+
+
+def running_job_count_safe(cfg: UIConfig) -> int:
+    try:
+        return running_job_count(cfg.db_path)
+    except StoreError:  # no database yet: nothing is running
+        return 0
+
+
+def _error(errors: dict[str, str], field: str) -> None:
+    if field in errors:
+        st.error(errors[field], icon="⚠️")

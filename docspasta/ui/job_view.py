@@ -1,0 +1,243 @@
+"""One job on screen: live progress, inspection, and the paste.
+
+The live part is a fragment that re-reads the store every half second while the job
+runs and stops polling when it ends. Everything comes from the store, so a reload, a
+second tab or a server restart shows the same job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from ..analytics import pages_frame, quality_histogram, skip_reasons
+from ..errors import DocspastaError
+from ..export import paste_text
+from ..reads import events, page_detail
+from ..store import JobRecord
+from . import session
+from .config import UIConfig
+
+ACTIVE = ("pending", "running")
+POLL_S = 0.5
+MAX_COPYABLE_CHARS = 2_000_000
+
+
+def render(cfg: UIConfig, job_id: str) -> None:
+    try:
+        job = session.load_job(cfg, job_id)
+    except DocspastaError as exc:
+        st.error(f"Cannot open job {job_id}: {exc}")
+        if st.button("New crawl", key="jv_missing_new"):
+            session.open_job(None)
+            st.rerun()
+        return
+    top = st.columns([4, 1])
+    top[0].subheader(job.site_title or job.start_url)
+    top[0].caption(f"Job `{job.id}` · {job.start_url}")
+    if top[1].button("New crawl", key="jv_new"):
+        session.open_job(None)
+        st.rerun()
+    _live(cfg, job.id, was_active=job.status in ACTIVE)
+    _inspect(cfg, job)
+    if job.completed:
+        _result(cfg, job)
+
+
+def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
+    @st.fragment(run_every=POLL_S if was_active else None)
+    def live() -> None:
+        job = session.load_job(cfg, job_id)
+        _progress(job)
+        _controls(cfg, job)
+        _events(cfg, job)
+        if was_active and job.status not in ACTIVE:
+            st.rerun()  # the job ended: one full rerun, and polling stops
+
+    live()
+
+
+def _progress(job: JobRecord) -> None:
+    s = job.settings
+    active = job.status in ACTIVE
+    planned = max(1, min(s.max_pages, job.completed + job.queued)) if active or job.queued else max(1, job.completed)
+    fraction = min(1.0, job.completed / planned)
+    elapsed = job.run_seconds
+    if active and job.heartbeat_at:
+        elapsed += max(0.0, min(2.0, time.time() - job.heartbeat_at))
+    rate = job.completed / elapsed if elapsed > 0 else 0.0
+    eta = (planned - job.completed) / rate if active and rate > 0 else None
+    st.progress(int(fraction * 100), text=f"{job.completed} of {planned} pages · {job.status} · {job.step}")
+    cols = st.columns(7)
+    cols[0].metric("Discovered", job.discovered)
+    cols[1].metric("Queued", job.queued)
+    cols[2].metric("Completed", job.completed)
+    cols[3].metric("Failed", job.failed)
+    cols[4].metric("Skipped", job.skipped)
+    cols[5].metric("Pages/s", f"{rate:.1f}")
+    cols[6].metric("Elapsed", _duration(elapsed), delta=f"ETA {_duration(eta)}" if eta else None, delta_color="off")
+    if job.status == "failed":
+        st.error(f"The crawl failed: {job.error}")
+    elif job.status == "completed" and job.completed == 0:
+        st.warning("The crawl finished without any page with content.")
+    elif job.status in ("interrupted", "paused"):
+        st.warning(f"This crawl is {job.status}. Resume it to continue where it stopped.")
+    elif job.status == "cancelled":
+        st.info("This crawl was cancelled.")
+
+
+def _controls(cfg: UIConfig, job: JobRecord) -> None:
+    runner = session.runner(cfg)
+    cols = st.columns(6)
+    if job.status in ACTIVE:
+        cols[0].button("Cancel", key="jv_cancel", on_click=runner.cancel, args=(job.id,))
+        cols[1].button("Pause", key="jv_pause", on_click=runner.pause, args=(job.id,))
+    elif job.status in ("interrupted", "paused", "failed", "cancelled") and job.scope_host:
+        cols[0].button("Resume", key="jv_resume", type="primary", on_click=runner.resume, args=(job.id,))
+
+
+def _events(cfg: UIConfig, job: JobRecord) -> None:
+    rows = events(cfg.db_path, job.id, limit=8)
+    with st.expander("Latest events", expanded=job.status in ACTIVE):
+        st.dataframe(
+            pl.DataFrame(
+                {
+                    "time": [dt.datetime.fromtimestamp(r["ts"]).strftime("%H:%M:%S") for r in rows],
+                    "event": [r["type"] for r in rows],
+                    "url": [r["url"] or "" for r in rows],
+                    "detail": [_detail(r["payload"]) for r in rows],
+                },
+                schema={"time": pl.String, "event": pl.String, "url": pl.String, "detail": pl.String},
+            ),
+            hide_index=True,
+            width="stretch",
+            key="jv_events",
+        )
+
+
+def _inspect(cfg: UIConfig, job: JobRecord) -> None:
+    df = pages_frame(cfg.db_path, job.id)
+    if df.is_empty():
+        return
+    st.subheader("Inspect")
+    threshold = job.settings.quality_threshold
+    hist = quality_histogram(df)
+    chart = (
+        alt.Chart(hist)
+        .mark_bar(color="#c2410c")
+        .encode(
+            x=alt.X("quality:N", sort=list(hist["quality"]), title="quality score"),
+            y=alt.Y("pages:Q", title="completed pages"),
+        )
+    )
+    rule = (
+        alt.Chart(pl.DataFrame({"quality": [_bin_label(threshold)]}))
+        .mark_rule(color="black", strokeDash=[4, 4])
+        .encode(x=alt.X("quality:N", sort=list(hist["quality"])))
+    )
+    left, right = st.columns([3, 2])
+    left.caption(f"Quality of completed pages · threshold {threshold} (dashed)")
+    left.altair_chart(chart + rule, width="stretch", key="jv_histogram")
+    right.caption("Skipped and failed, by reason")
+    right.dataframe(skip_reasons(df), hide_index=True, width="stretch", key="jv_skips")
+
+    statuses = st.multiselect(
+        "Show pages with status",
+        ["completed", "failed", "skipped", "pending", "processing"],
+        default=["completed", "failed"],
+        key="jv_status_filter",
+    )
+    search = st.text_input("Filter by URL or title", key="jv_search")
+    shown = df.filter(pl.col("status").is_in(statuses))
+    if search:
+        needle = search.lower()
+        shown = shown.filter(
+            pl.col("url").str.to_lowercase().str.contains(needle, literal=True)
+            | pl.col("title").fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+        )
+    st.dataframe(
+        shown.select("url", "title", "depth", "status", "quality", "words", "tokens", "fetch_ms", "reason"),
+        hide_index=True,
+        width="stretch",
+        key="jv_pages",
+        column_config={
+            "url": st.column_config.LinkColumn("url"),
+            "fetch_ms": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    _preview(cfg, job, df)
+
+
+def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
+    completed = df.filter(pl.col("status") == "completed").sort("seq")
+    if completed.is_empty():
+        return
+    urls = completed["url"].to_list()
+    titles = dict(zip(urls, completed["title"].to_list(), strict=True))
+    url = st.selectbox("Preview a page", urls, format_func=lambda u: f"{titles.get(u) or u} — {u}", key="jv_preview")
+    if not url:
+        return
+    page = page_detail(cfg.db_path, job.id, url)
+    st.caption(f"Quality {page.quality}: " + "; ".join(page.quality_reasons))
+    rendered, raw = st.columns(2)
+    with rendered.container(height=500, key="jv_rendered"):
+        st.markdown(page.markdown)
+    with raw.container(height=500):
+        st.code(page.markdown, language="markdown")
+
+
+def _result(cfg: UIConfig, job: JobRecord) -> None:
+    st.subheader("Result")
+    threshold = st.slider(
+        "Quality threshold for the paste",
+        0,
+        100,
+        job.settings.quality_threshold,
+        key="jv_threshold",
+        help="Pages scoring below this are left out. Changing it needs no re-crawl.",
+    )
+    paste = cached_paste(str(cfg.db_path), job.id, threshold, job.completed, job.finished_at)
+    tokens = len(paste) // 4
+    st.caption(f"{len(paste):,} characters · about {tokens:,} tokens")
+    st.download_button(
+        "Download paste (.md)",
+        paste,
+        file_name=f"docspasta-{job.id}.md",
+        mime="text/markdown",
+        type="primary",
+        key="jv_download",
+    )
+    if len(paste) <= MAX_COPYABLE_CHARS:
+        st.code(paste, language="markdown", height=400)
+    else:
+        st.info("The paste is too large to copy from the page; download it instead. The beginning:")
+        st.code(paste[:20_000], language="markdown", height=400)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_paste(db_path: str, job_id: str, threshold: int, completed: int, finished_at: float | None) -> str:
+    return paste_text(db_path, job_id, threshold=threshold)
+
+
+def _bin_label(score: int) -> str:
+    lo = min(90, score // 10 * 10)
+    return "90-100" if lo == 90 else f"{lo}-{lo + 9}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _detail(payload: str | None) -> str:
+    if not payload:
+        return ""
+    data = json.loads(payload)
+    return ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", []) and k != "settings")[:200]

@@ -1,0 +1,65 @@
+"""Session state, the owner token and the runner handle: ids only, never results."""
+
+from __future__ import annotations
+
+import secrets
+
+import streamlit as st
+
+from ..errors import JobNotFoundError
+from ..reads import get_job
+from ..runner import Runner, get_runner
+from ..store import JobRecord
+from .config import UIConfig
+
+JOB_ID = "job_id"
+OWNER = "owner"
+FORM_ERRORS = "form_errors"
+NOTICE = "notice"
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(db_path: str, max_jobs: int) -> Runner:
+    return get_runner(db_path, max_jobs=max_jobs)
+
+
+def runner(cfg: UIConfig) -> Runner:
+    """The process's one background loop (cached, and found by thread name after a re-import)."""
+    handle = _runner(str(cfg.db_path), cfg.max_jobs)
+    if not handle.thread.is_alive():
+        _runner.clear()
+        handle = _runner(str(cfg.db_path), cfg.max_jobs)
+    return handle
+
+
+def owner(cfg: UIConfig) -> str | None:
+    """Hosted: this visitor's token, kept in the session and in the link; local: None."""
+    if not cfg.hosted:
+        return None
+    token = st.session_state.get(OWNER) or st.query_params.get("owner") or secrets.token_urlsafe(12)
+    st.session_state[OWNER] = token
+    st.query_params["owner"] = token
+    return token
+
+
+def current_job_id() -> str | None:
+    job_id = st.session_state.get(JOB_ID) or st.query_params.get("job")
+    if job_id:
+        st.session_state[JOB_ID] = job_id
+    return job_id
+
+
+def open_job(job_id: str | None) -> None:
+    st.session_state[JOB_ID] = job_id
+    if job_id:
+        st.query_params["job"] = job_id
+    else:
+        st.query_params.pop("job", None)
+
+
+def load_job(cfg: UIConfig, job_id: str) -> JobRecord:
+    """The job if this visitor may see it; hosted visitors see only their own."""
+    job = get_job(cfg.db_path, job_id)
+    if cfg.hosted and job.owner != owner(cfg):
+        raise JobNotFoundError(job_id)
+    return job

@@ -1,0 +1,13 @@
+"""Every job: status, settings, pages, duration; open, export, resume, delete."""
+
+import streamlit as st
+
+from docspasta.ui import jobs_table, session
+from docspasta.ui.config import load_config
+
+st.set_page_config(page_title="docspasta · jobs", page_icon="🍝", layout="wide")
+cfg = load_config()
+session.runner(cfg)
+
+st.title("Jobs")
+jobs_table.render(cfg)

@@ -1,0 +1,205 @@
+"""The real Streamlit app through AppTest: real runner thread, real server, real SQLite."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from fixture_server import FixtureServer
+from streamlit.testing.v1 import AppTest
+
+from docspasta import CrawlSettings
+from docspasta.reads import get_job, list_jobs
+from docspasta.runner import get_runner
+from docspasta.store import Store
+
+ROOT = Path(__file__).parent.parent
+APP = str(ROOT / "app.py")
+JOBS_PAGE = str(ROOT / "pages" / "1_Jobs.py")
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    db = tmp_path / "app.db"
+    monkeypatch.setenv("DOCSPASTA_DB", str(db))
+    monkeypatch.delenv("DOCSPASTA_HOSTED", raising=False)
+    yield db
+    get_runner(db).stop()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def new_app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def wait_done(db: Path, job_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while get_job(db, job_id).status in ("pending", "running"):
+        assert time.monotonic() < deadline, "job did not finish"
+        time.sleep(0.1)
+
+
+def start(at: AppTest, url: str, **fields) -> AppTest:
+    at.text_input(key="f_url").set_value(url)
+    at.number_input(key="f_timeout").set_value(1.0)
+    for key, value in fields.items():
+        at.number_input(key=key).set_value(value)
+    return at.button(key="f_start").click().run()
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.error, *at.warning, *at.info, *at.caption, *at.markdown])
+
+
+def test_start_watch_inspect_and_take_the_paste(site, app_db):
+    at = start(new_app(), site.url("/docs/index.html"))
+    assert not at.exception and not at.error
+    [job] = list_jobs(app_db)
+    assert at.query_params["job"] == [job.id] or at.query_params["job"] == job.id
+    wait_done(app_db, job.id)
+    at.run()
+    assert not at.exception
+    assert at.get("progress")[0].value == 100
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Completed"] == "10" and metrics["Failed"] == "3"
+    [chart] = [c for c in _all(at) if c.type == "vega_lite_chart"]
+    assert "quality score" in chart.proto.spec and '"pages": 10' not in chart.proto.spec
+    assert len(at.dataframe) >= 3  # events, skip reasons, pages
+    pages_table = frame_with(at, "tokens")
+    assert len(pages_table) == 13  # completed + failed, the default filter
+    preview = at.selectbox(key="jv_preview")
+    preview.select(site.url("/docs/guide/config.html")).run()
+    assert 'theme = "dark"' in at.code[0].value
+    assert any("Quality" in c.value for c in at.caption)
+    [download] = at.get("download_button")
+    assert download.proto.label == "Download paste (.md)"
+    paste = at.code[-1].value
+    assert paste.startswith("# Widgetry documentation") and paste.count("\nSource: ") == 10
+    # re-tuning the threshold changes the paste without a re-crawl
+    at.slider(key="jv_threshold").set_value(100).run()
+    assert "\nSource: " not in at.code[-1].value
+
+
+def test_invalid_input_is_shown_by_its_field_and_nothing_is_submitted(app_db):
+    at = new_app()
+    at.text_input(key="f_url").set_value("ftp://example.org/docs/")
+    at.text_area(key="f_include").set_value("/docs/**\n")
+    at.button(key="f_start").click().run()
+    assert [e.value for e in at.error] == [
+        "url: 'ftp://example.org/docs/' is not allowed; expected an http:// or https:// URL (got ftp://)"
+    ]
+    assert not app_db.exists() or list_jobs(app_db) == []
+    assert "job" not in at.query_params
+
+
+def test_presets_fill_batch_concurrency_and_timeout(app_db):
+    at = new_app()
+    at.selectbox(key="f_preset").select("Large site").run()
+    assert (at.number_input(key="f_batch_size").value, at.number_input(key="f_concurrency").value) == (50, 50)
+    assert at.number_input(key="f_timeout").value == 3.0
+    at.selectbox(key="f_preset").select("Careful").run()
+    assert at.number_input(key="f_batch_size").value == 10
+
+
+def test_a_link_reopens_the_job_from_the_store(site, app_db):
+    start(new_app(), site.url("/docs/guide/index.html"))
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    st.cache_resource.clear()  # as after a server restart: nothing in memory but the store
+    again = new_app(job=job.id)
+    assert not again.exception
+    assert again.get("progress")[0].value == 100
+    assert {m.label: m.value for m in again.metric}["Completed"] == str(
+        job.completed or get_job(app_db, job.id).completed
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [("/start-404/", "The crawl failed: start page failed: HTTP 404"), (None, "connection failed")],
+)
+def test_failing_start_pages_end_with_a_clear_message(site, app_db, path, message):
+    if path is None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    else:
+        url = site.url(path)
+    at = start(new_app(), url)
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_cancel_from_the_job_view(app_db):
+    with FixtureServer(delay=0.2) as slow:
+        at = start(new_app(), slow.url("/docs/index.html"), f_concurrency=2, f_batch_size=2, f_max_depth=3)
+        [job] = list_jobs(app_db)
+        deadline = time.monotonic() + 30
+        while get_job(app_db, job.id).completed < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        at.run()
+        at.button(key="jv_cancel").click().run()
+        wait_done(app_db, job.id)
+    assert get_job(app_db, job.id).status == "cancelled"
+    at.run()
+    assert at.button(key="jv_resume")  # a cancelled job can be taken up again
+
+
+def test_jobs_page_lists_opens_and_deletes(site, app_db):
+    start(new_app(), site.url("/docs/guide/index.html"))
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    page = AppTest.from_file(JOBS_PAGE, default_timeout=30).run()
+    assert not page.exception
+    table = frame_with(page, "start URL")
+    assert list(table["job"]) == [job.id] and list(table["status"]) == ["completed"]
+    assert page.get("download_button")
+    page.button(key="jobs_delete").click().run()
+    assert list_jobs(app_db) == []
+    assert any("No crawls yet" in i.value for i in page.info)
+
+
+def test_hosted_visitors_see_only_their_own_jobs(site, app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    with Store(app_db) as store:
+        theirs = store.create_job(CrawlSettings(url=site.url("/docs/")), owner="someone-else")
+    at = new_app(job=theirs)
+    assert any(f"Cannot open job {theirs}" in e.value for e in at.error)
+    mine = start(new_app(), site.url("/docs/guide/index.html"))
+    token = mine.session_state["owner"]
+    page = AppTest.from_file(JOBS_PAGE, default_timeout=30)
+    page.query_params["owner"] = token
+    page.run()
+    listed = list(frame_with(page, "start URL")["job"])
+    assert listed == [j.id for j in list_jobs(app_db, owner=token)] and listed
+    assert theirs not in listed
+    for job in list_jobs(app_db, owner=token):
+        wait_done(app_db, job.id)
+
+
+def frame_with(at: AppTest, column: str):
+    """The one dataframe on screen that has `column` (dataframes are not keyed widgets)."""
+    [frame] = [d.value for d in at.dataframe if column in d.value.columns]
+    return frame
+
+
+def _all(at: AppTest):
+    stack = list(at.main.children.values())
+    while stack:
+        node = stack.pop()
+        yield node
+        children = getattr(node, "children", None)
+        if children:
+            stack.extend(children.values())

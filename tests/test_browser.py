@@ -1,0 +1,126 @@
+"""End to end in headless Chromium: the real `streamlit run app.py`, a real crawl.
+
+Debian's chromium, driven by Playwright with `executable_path` (Playwright's own
+browser download does not work here). Without chromium the test skips, except under
+CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fixture_server import FixtureServer
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _require_chromium() -> str:
+    if CHROMIUM is None:
+        message = "chromium is not installed (apt-get install -y chromium); browser test not run"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """`streamlit run app.py` on a free port, its own database, killed with its process group."""
+    _require_chromium()
+    port = _free_port()
+    env = {**os.environ, "DOCSPASTA_DB": str(tmp_path_factory.mktemp("ui") / "ui.db")}
+    env.pop("DOCSPASTA_HOSTED", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.25)
+    yield base
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = _require_chromium()
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def test_crawl_watch_preview_and_download(dashboard, browser, tmp_path):
+    with FixtureServer() as site:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(dashboard, wait_until="domcontentloaded")
+        url_box = page.get_by_label("Documentation URL", exact=True)
+        url_box.wait_for(timeout=30_000)
+        url_box.fill(site.url("/docs/index.html"))
+        url_box.press("Enter")
+        timeout_box = page.get_by_label("Per-page timeout (s)", exact=True)
+        timeout_box.fill("1")
+        timeout_box.press("Enter")
+        page.get_by_role("button", name="Start crawl").click()
+
+        done = page.locator('[role="progressbar"][aria-valuenow="100"]')
+        done.wait_for(timeout=90_000)
+        assert "job=" in page.url
+        page.get_by_text("10 of 10 pages").first.wait_for(timeout=10_000)
+
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        chart.wait_for(timeout=20_000)
+        assert chart.locator("canvas, svg").count() > 0
+
+        page.get_by_text("Welcome. Widgetry is a small library").first.wait_for(timeout=20_000)
+
+        with page.expect_download(timeout=20_000) as download:
+            page.get_by_role("button", name="Download paste (.md)").click()
+        saved = tmp_path / "paste.md"
+        download.value.save_as(saved)
+        text = saved.read_text()
+        assert text.startswith("# Widgetry documentation")
+        assert text.count("\nSource: ") == 10
+
+        # a reload shows the same finished job, rebuilt from the store
+        page.reload(wait_until="domcontentloaded")
+        page.locator('[role="progressbar"][aria-valuenow="100"]').wait_for(timeout=30_000)
+        page.close()

@@ -14,7 +14,7 @@ cfg = load_config()
 session.runner(cfg)  # start the background loop now: it resumes crawls a restart interrupted
 session.owner(cfg)
 
-st.title("🍝 docspasta")
+st.title("docspasta")
 st.caption("Turn a documentation website into one clean, LLM-ready Markdown paste.")
 
 job_id = session.current_job_id()

@@ -43,12 +43,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
-    """`streamlit run app.py` on a free port, its own database, killed with its process group."""
-    _require_chromium()
-    port = _free_port()
-    env = {**os.environ, "DOCSPASTA_DB": str(tmp_path_factory.mktemp("ui") / "ui.db")}
+def start_dashboard(db: Path, port: int) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port with its own database; waits until healthy."""
+    env = {**os.environ, "DOCSPASTA_DB": str(db)}
     env.pop("DOCSPASTA_HOSTED", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -69,12 +66,25 @@ def dashboard(tmp_path_factory):
             os.killpg(proc.pid, signal.SIGKILL)
             raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
         time.sleep(0.25)
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
+    return proc
+
+
+def stop_dashboard(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    os.killpg(proc.pid, sig)
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    _require_chromium()
+    port = _free_port()
+    proc = start_dashboard(tmp_path_factory.mktemp("ui") / "ui.db", port)
+    yield f"http://127.0.0.1:{port}"
+    stop_dashboard(proc)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +134,54 @@ def test_crawl_watch_preview_and_download(dashboard, browser, tmp_path):
         page.reload(wait_until="domcontentloaded")
         page.locator('[role="progressbar"][aria-valuenow="100"]').wait_for(timeout=30_000)
         page.close()
+
+
+def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
+    from docspasta.reads import get_job, list_jobs, pages
+
+    db, port = tmp_path / "restart.db", _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with FixtureServer(delay=0.25) as slow:
+        server = start_dashboard(db, port)
+        try:
+            page = browser.new_page()
+            page.goto(base, wait_until="domcontentloaded")
+            url_box = page.get_by_label("Documentation URL", exact=True)
+            url_box.wait_for(timeout=30_000)
+            url_box.fill(slow.url("/docs/index.html"))
+            url_box.press("Enter")
+            for label, value in (
+                ("Concurrency", "2"),
+                ("Batch size", "2"),
+                ("Max depth", "3"),
+                ("Per-page timeout (s)", "1"),
+            ):
+                box = page.get_by_label(label, exact=True)
+                box.fill(value)
+                box.press("Enter")
+            page.get_by_role("button", name="Start crawl").click()
+            page.wait_for_url("**job=*", timeout=30_000)
+            [job] = list_jobs(db)
+            deadline = time.monotonic() + 30
+            while get_job(db, job.id).completed < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            second = browser.new_page()  # a second tab on the running job
+            second.goto(page.url, wait_until="domcontentloaded")
+            second.get_by_text("running").first.wait_for(timeout=30_000)
+            second.close()
+        finally:
+            stop_dashboard(server, signal.SIGKILL)  # the server dies mid-crawl
+        at_kill = get_job(db, job.id)
+        assert at_kill.status == "running" and at_kill.completed < 11
+        kept = {p["url"] for p in pages(db, job.id, status="completed")}
+
+        server = start_dashboard(db, port)
+        try:
+            page.goto(f"{base}/?job={job.id}", wait_until="domcontentloaded")  # opening the app resumes it
+            page.locator('[role="progressbar"][aria-valuenow="100"]').wait_for(timeout=90_000)
+        finally:
+            stop_dashboard(server)
+    final = get_job(db, job.id)
+    assert final.status == "completed" and final.completed == 11
+    assert kept <= {p["url"] for p in pages(db, job.id, status="completed")}

@@ -37,10 +37,7 @@ def render(cfg: UIConfig, job_id: str) -> None:
             session.open_job(None)
             st.rerun()
         return
-    top = st.columns([4, 1])
-    top[0].subheader(job.site_title or job.start_url)
-    top[0].caption(f"Job `{job.id}` · {job.start_url}")
-    if top[1].button("New crawl", key="jv_new"):
+    if st.button("New crawl", key="jv_new"):
         session.open_job(None)
         st.rerun()
     _live(cfg, job.id, was_active=job.status in ACTIVE)
@@ -53,6 +50,8 @@ def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
     @st.fragment(run_every=POLL_S if was_active else None)
     def live() -> None:
         job = session.load_job(cfg, job_id)
+        st.subheader(job.site_title or job.start_url)
+        st.caption(f"Job `{job.id}` · {job.start_url}")
         _progress(job)
         _controls(cfg, job)
         _events(cfg, job)
@@ -80,7 +79,13 @@ def _progress(job: JobRecord) -> None:
     cols[3].metric("Failed", job.failed)
     cols[4].metric("Skipped", job.skipped)
     cols[5].metric("Pages/s", f"{rate:.1f}")
-    cols[6].metric("Elapsed", _duration(elapsed), delta=f"ETA {_duration(eta)}" if eta else None, delta_color="off")
+    cols[6].metric(
+        "Elapsed",
+        _duration(elapsed),
+        delta=f"ETA {_duration(eta)}" if eta else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
     if job.status == "failed":
         st.error(f"The crawl failed: {job.error}")
     elif job.status == "completed" and job.completed == 0:

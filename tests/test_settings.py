@@ -101,8 +101,9 @@ def test_readme_settings_table_matches_the_code():
     from pathlib import Path
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
-    for line in readme.splitlines():
+    for line in section.splitlines():
         if line.startswith("| `"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[-1]

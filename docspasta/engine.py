@@ -27,7 +27,7 @@ import httpx
 from .errors import ExtractionError, FetchError, KnownTargetError, NotHTMLError
 from .extract import ExtractedPage, ExtractInput
 from .extract_pool import ExtractPool
-from .fetch import Fetcher
+from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy
@@ -84,8 +84,8 @@ async def run_job(
 
     Cancelling the awaiting task marks the job `interrupted` (resumable) and re-raises.
     """
-    if store.job(job_id).status == "completed":
-        return store.job(job_id)
+    if (done := store.job(job_id)).status == "completed":
+        return done
     job = store.acquire(job_id)
     async with contextlib.AsyncExitStack() as stack:
         if pool is None:
@@ -155,14 +155,13 @@ class _Crawl:
         if not claims:
             return "the start page is missing from the frontier"
         claim = claims[0]
-        fetched_or_error = await self._fetch(claim, check_hop=None)
-        if isinstance(fetched_or_error, PageOutcome):
-            self.store.commit_batch(self.job.id, [fetched_or_error])
-            return f"start page failed: {fetched_or_error.reason} ({claim.url})"
-        final_url, fetched = fetched_or_error
-        host = final_url.split("://", 1)[1].split("/", 1)[0]
-        self.scope = self._scope(host, self.settings.scope_prefix or directory_of(final_url))
-        outcome = await self._extract(claim, final_url, fetched)
+        fetched = await self._fetch(claim, check_hop=None)
+        if isinstance(fetched, PageOutcome):
+            self.store.commit_batch(self.job.id, [fetched])
+            return f"start page failed: {fetched.reason} ({claim.url})"
+        host = fetched.final_url.split("://", 1)[1].split("/", 1)[0]
+        self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
+        outcome = await self._extract(claim, fetched)
         self.store.set_scope(
             self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None
         )
@@ -200,13 +199,13 @@ class _Crawl:
 
     async def _page(self, claim: Claim) -> PageOutcome:
         assert self.scope is not None
-        fetched_or_error = await self._fetch(claim, check_hop=self._check_hop)
-        if isinstance(fetched_or_error, PageOutcome):
-            return fetched_or_error
-        final_url, fetched = fetched_or_error
-        return await self._extract(claim, final_url, fetched)
+        fetched = await self._fetch(claim, check_hop=self._check_hop)
+        if isinstance(fetched, PageOutcome):
+            return fetched
+        return await self._extract(claim, fetched)
 
-    async def _fetch(self, claim: Claim, check_hop):
+    async def _fetch(self, claim: Claim, check_hop: HopCheck | None) -> FetchedPage | PageOutcome:
+        """The fetched page, or the outcome that records why there is none."""
         try:
             async with self.fetch_slots:
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
@@ -216,9 +215,10 @@ class _Crawl:
             return PageOutcome(
                 claim.page_id, claim.url, "failed", exc.reason, depth=claim.depth, http_status=exc.http_status
             )
-        return fetched.final_url, fetched
+        return fetched
 
-    async def _extract(self, claim: Claim, final_url: str, fetched) -> PageOutcome:
+    async def _extract(self, claim: Claim, fetched: FetchedPage) -> PageOutcome:
+        final_url = fetched.final_url
         base = dict(
             page_id=claim.page_id,
             url=claim.url,

@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from .frontier import Claim, NewLink
 from .migrations import migrations
 from .settings import CrawlSettings
 from .strategies import Strategy
+from .urls import dedup_key, normalize
 
 HEARTBEAT_STALE_S = 30.0
 ACTIVE_JOB_STATUSES = ("pending", "running")
@@ -170,8 +171,6 @@ class Store:
     # -- jobs -----------------------------------------------------------------------
 
     def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
-        from .urls import dedup_key, normalize
-
         job_id = secrets.token_hex(6)
         start = normalize(settings.url) or settings.url
         now = time.time()
@@ -315,8 +314,6 @@ class Store:
         """A completed page whose content or redirect target is already stored is a duplicate."""
         if o.status != "completed":
             return o
-        from dataclasses import replace
-
         if o.final_key:
             other = conn.execute(
                 "SELECT id, url, status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, o.final_key)

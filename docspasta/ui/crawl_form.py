@@ -26,6 +26,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "f_include": ("include", ""),
     "f_exclude": ("exclude", ""),
 }
+FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
 
 
@@ -65,9 +66,6 @@ def render(cfg: UIConfig) -> None:
         if field not in FIELD_NAMES:
             st.error(message)
     st.button("Start crawl", type="primary", key="f_start", on_click=_start, args=(cfg,))
-
-
-FIELD_NAMES = {name for name, _ in FIELDS.values()}
 
 
 def form_values() -> dict[str, Any]:

@@ -100,6 +100,13 @@ def test_a_failed_job_exits_1(site, tmp_path):
     assert "start page failed: HTTP 404" in proc.stderr
 
 
+def slow_crawl(server: FixtureServer, db) -> subprocess.Popen[str]:
+    """A CLI crawl of the fixture site slow enough (2 at a time, delayed server) to interrupt."""
+    args = ["crawl", server.url("/docs/index.html"), "--db", str(db), "--depth", "3"]
+    args += ["--concurrency", "2", "--batch-size", "2", *QUICK]
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
 def _wait_for_progress(db, at_least: int, proc: subprocess.Popen, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,24 +125,7 @@ def _wait_for_progress(db, at_least: int, proc: subprocess.Popen, timeout: float
 def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
     db = tmp_path / "kill.db"
     with FixtureServer(delay=0.15) as slow:
-        proc = subprocess.Popen(
-            [
-                *CLI,
-                "crawl",
-                slow.url("/docs/index.html"),
-                "--db",
-                str(db),
-                "--depth",
-                "3",
-                "--concurrency",
-                "2",
-                "--batch-size",
-                "2",
-                *QUICK,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        proc = slow_crawl(slow, db)
         job_id = _wait_for_progress(db, kill_after, proc)
         proc.kill()
         proc.wait(10)
@@ -161,25 +151,7 @@ def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
 def test_ctrl_c_interrupts_with_130_and_resume_finishes(tmp_path):
     db = tmp_path / "int.db"
     with FixtureServer(delay=0.15) as slow:
-        proc = subprocess.Popen(
-            [
-                *CLI,
-                "crawl",
-                slow.url("/docs/index.html"),
-                "--db",
-                str(db),
-                "--depth",
-                "3",
-                "--concurrency",
-                "2",
-                "--batch-size",
-                "2",
-                *QUICK,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = slow_crawl(slow, db)
         job_id = _wait_for_progress(db, 2, proc)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)

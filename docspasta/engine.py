@@ -238,10 +238,18 @@ class _Crawl:
             )
         except ExtractionError as exc:
             return PageOutcome(status="failed", reason=str(exc), **base)
-        status, reason = ("completed", None) if page.has_content else ("skipped", "no extractable content")
+        if page.has_content:
+            status, reason = "completed", None
+        else:
+            status, reason = "skipped", "needs JavaScript" if page.needs_javascript else "no extractable content"
         return PageOutcome(
             status=status,
             reason=reason,
+            extractor=page.extractor,
+            tokens=page.tokens,
+            simhash=page.simhash if page.has_content else None,
+            block_hashes=page.block_hashes,
+            fidelity=page.fidelity or None,
             extract_ms=page.extract_ms,
             title=page.title,
             markdown=page.markdown,

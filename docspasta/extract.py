@@ -1,8 +1,9 @@
-"""HTML in, ExtractedPage out: title, Markdown, links, quality, content hash.
+"""HTML in, ExtractedPage out: title, Markdown, links, quality, fingerprints.
 
-Pure and picklable: it runs in worker processes (see extract_pool.py). One lxml
-parse serves the links, the title and (handed on) trafilatura. trafilatura returning
-None means "nothing extractable here" — an outcome recorded with the page, not an error.
+Pure and picklable: it runs in worker processes (extract_pool.py). One parse serves
+the links, the title and the Markdown. Pages from a known documentation generator go
+through our docs rules (docs_rules.py + markdown.py); anything else falls back to
+trafilatura. "Nothing extractable" and "needs JavaScript" are outcomes, not errors.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import hashlib
 import re
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import lxml.etree
-import lxml.html
-
+from . import tokens
+from .docs_rules import find_main, strip_noise
+from .fingerprints import block_hashes, simhash
+from .htmltree import Element, parse, text_of
+from .markdown import Fidelity, convert
 from .quality import score
 from .urls import normalize
 
 MAX_LINKS_PER_PAGE = 2000
+JS_SHELL_MAX_TEXT = 200
+APP_ROOT_IDS = frozenset({"root", "app", "__next", "__nuxt", "___gatsby", "svelte", "main-app"})
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_ENABLE_JS = re.compile(r"enable javascript|javascript (is )?(required|disabled)|requires javascript", re.I)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,12 @@ class ExtractedPage:
     words: int
     extract_ms: float
     html_gz: bytes | None
+    extractor: str = "none"  # "docs:<generator>", "trafilatura" or "none"
+    tokens: int = 0  # estimate; exports count exactly
+    simhash: int = 0
+    block_hashes: tuple[str, ...] = ()
+    fidelity: dict[str, int] = field(default_factory=dict)
+    needs_javascript: bool = False
 
     @property
     def has_content(self) -> bool:
@@ -54,18 +65,21 @@ class ExtractedPage:
 
 def extract_page(item: ExtractInput) -> ExtractedPage:
     started = time.perf_counter()
-    text = decode_html(item.body, item.charset)
-    tree = _parse(text)
-    if tree is None:
-        markdown, title, links, link_chars, text_chars = "", "", (), 0, 0
-    else:
+    tree = parse(decode_html(item.body, item.charset))
+    markdown, title, links, extractor = "", "", (), "none"
+    link_chars = text_chars = 0
+    fidelity: dict[str, int] = {}
+    needs_js = False
+    if tree is not None:
         base = _base_url(tree, item.url)
         links = _links(tree, base)
         title = _title(tree)
         body = tree.find("body")
-        text_chars = len(body.text_content().strip()) if body is not None else 0
-        link_chars = sum(len(a.text_content().strip()) for a in tree.iter("a"))
-        markdown = _markdown(tree, item.url)
+        text_chars = len(text_of(body).strip()) if body is not None else 0
+        link_chars = sum(len(text_of(a).strip()) for a in tree.iter("a"))
+        needs_js = _is_javascript_shell(tree, text_chars)
+        markdown, extractor, fid = _markdown(tree, base, item)
+        fidelity = fid.as_dict() if fid is not None else {}
     if not title:
         title = _first_heading(markdown) or item.url
     quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars)
@@ -79,7 +93,44 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         words=len(markdown.split()),
         extract_ms=(time.perf_counter() - started) * 1000,
         html_gz=zlib.compress(item.body, 6) if item.keep_html else None,
+        extractor=extractor,
+        tokens=tokens.estimate(markdown),
+        simhash=simhash(markdown) if markdown else 0,
+        block_hashes=block_hashes(markdown),
+        fidelity=fidelity,
+        needs_javascript=needs_js and not markdown.strip(),
     )
+
+
+def _markdown(tree: Element, base: str, item: ExtractInput) -> tuple[str, str, Fidelity | None]:
+    found = find_main(tree)
+    if found is not None:
+        generator, main = found
+        strip_noise(main)
+        markdown, fidelity = convert(main, base)
+        if markdown.strip():
+            return markdown, f"docs:{generator}", fidelity
+    return trafilatura_markdown(decode_html(item.body, item.charset), item.url), "trafilatura", None
+
+
+def trafilatura_markdown(html: str, url: str) -> str:
+    """The general-purpose fallback (and the benchmark's peer)."""
+    import trafilatura  # only worker processes pay for it (~60 MB)
+
+    result = trafilatura.extract(
+        html,
+        url=url,
+        output_format="markdown",
+        include_tables=True,
+        include_formatting=True,
+        include_links=False,
+        include_images=False,
+        include_comments=False,
+        favor_recall=True,
+        with_metadata=False,
+        deduplicate=False,
+    )
+    return (result or "").strip()
 
 
 def decode_html(body: bytes, charset: str | None) -> str:
@@ -99,17 +150,17 @@ def decode_html(body: bytes, charset: str | None) -> str:
     return body.decode("cp1252", errors="replace")
 
 
-def _parse(text: str) -> lxml.html.HtmlElement | None:
-    text = _XML_DECL.sub("", text.replace("\x00", ""), count=1)
-    if not text.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError):
-        return None
+def _is_javascript_shell(tree: Element, text_chars: int) -> bool:
+    """An app shell: scripts, an empty mount point or a "enable JavaScript" notice, no text."""
+    if text_chars > JS_SHELL_MAX_TEXT or tree.find(".//script") is None:
+        return False
+    for el in tree.iter("div", "main", "section"):
+        if el.get("id") in APP_ROOT_IDS and not text_of(el).strip():
+            return True
+    return any(_ENABLE_JS.search(text_of(n)) for n in tree.iter("noscript"))
 
 
-def _base_url(tree: lxml.html.HtmlElement, page_url: str) -> str:
+def _base_url(tree: Element, page_url: str) -> str:
     for base in tree.iter("base"):
         href = (base.get("href") or "").strip()
         if href:
@@ -117,7 +168,7 @@ def _base_url(tree: lxml.html.HtmlElement, page_url: str) -> str:
     return page_url
 
 
-def _links(tree: lxml.html.HtmlElement, base: str) -> tuple[str, ...]:
+def _links(tree: Element, base: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for element in tree.iter("a", "area"):
         href = element.get("href")
@@ -131,31 +182,12 @@ def _links(tree: lxml.html.HtmlElement, base: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _title(tree: lxml.html.HtmlElement) -> str:
+def _title(tree: Element) -> str:
     title = tree.find(".//title")
-    if title is not None and title.text_content().strip():
-        return " ".join(title.text_content().split())
+    if title is not None and text_of(title).strip():
+        return " ".join(text_of(title).split())
     h1 = tree.find(".//h1")
-    return " ".join(h1.text_content().split()) if h1 is not None else ""
-
-
-def _markdown(tree: lxml.html.HtmlElement, url: str) -> str:
-    import trafilatura  # only worker processes pay for it (~60 MB)
-
-    result = trafilatura.extract(
-        tree,
-        url=url,
-        output_format="markdown",
-        include_tables=True,
-        include_formatting=True,
-        include_links=False,
-        include_images=False,
-        include_comments=False,
-        favor_recall=True,
-        with_metadata=False,
-        deduplicate=False,
-    )
-    return (result or "").strip()
+    return " ".join(text_of(h1).split()) if h1 is not None else ""
 
 
 def _first_heading(markdown: str) -> str:

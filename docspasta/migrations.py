@@ -114,3 +114,31 @@ def m001_initial(db: Database) -> None:
         COMMIT;
         """
     )
+
+
+@migrations()
+def m002_docs_markdown(db: Database) -> None:
+    """Which extractor made a page, its token estimate, fingerprints and fidelity; and the
+    per-job counts of repeated text blocks (kept in the store, not in memory)."""
+    for column, kind in (
+        ("extractor", "TEXT"),
+        ("tokens", "INTEGER"),
+        ("simhash", "INTEGER"),
+        ("band0", "INTEGER"),
+        ("band1", "INTEGER"),
+        ("band2", "INTEGER"),
+        ("band3", "INTEGER"),
+        ("block_hashes", "TEXT"),
+        ("fidelity", "TEXT"),
+        ("duplicate_of", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
+    for band in range(4):
+        db.execute(
+            f"CREATE INDEX pages_band{band} ON pages (job_id, band{band}) "
+            "WHERE status = 'completed' AND simhash IS NOT NULL"
+        )
+    db.execute(
+        "CREATE TABLE blocks (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
+        "hash TEXT NOT NULL, pages INTEGER NOT NULL, PRIMARY KEY (job_id, hash)) WITHOUT ROWID"
+    )

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import frontier
+from . import fingerprints, frontier
 from .errors import JobBusyError, JobNotFoundError, StoreError
 from .frontier import Claim, NewLink
 from .migrations import migrations
@@ -86,6 +86,12 @@ class PageOutcome:
     words: int | None = None
     html_gz: bytes | None = None
     retries: int = 0
+    extractor: str | None = None
+    tokens: int | None = None
+    simhash: int | None = None
+    block_hashes: tuple[str, ...] = ()
+    fidelity: dict[str, int] | None = None
+    duplicate_of: str | None = None
     links: list[NewLink] = field(default_factory=list)
 
 
@@ -331,13 +337,7 @@ class Store:
                 frontier.add_links(conn, job_id, [alias], time.time())
             elif other["id"] != o.page_id:
                 if other["status"] == "completed":
-                    return replace(
-                        o,
-                        status="skipped",
-                        reason=f"duplicate of {other['url']} (redirect)",
-                        markdown=None,
-                        html_gz=None,
-                    )
+                    return _as_duplicate(o, other["url"], "redirect")
                 if other["status"] in ("pending", "skipped"):
                     conn.execute(
                         "UPDATE pages SET status = 'skipped', reason = ? WHERE id = ?",
@@ -350,7 +350,11 @@ class Store:
                 (job_id, o.content_hash, o.page_id),
             ).fetchone()
             if same is not None:
-                return replace(o, status="skipped", reason=f"duplicate of {same['url']}", markdown=None, html_gz=None)
+                return _as_duplicate(o, same["url"], None)
+        if o.simhash is not None:
+            near = _near_duplicate(conn, job_id, o)
+            if near is not None:
+                return _as_duplicate(o, near, "near-duplicate")
         return o
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
@@ -359,7 +363,8 @@ class Store:
             UPDATE pages SET status = ?, reason = ?, final_url = ?, http_status = ?, content_type = ?,
                 fetch_ms = ?, extract_ms = ?, bytes = ?, title = ?, quality = ?, quality_reasons = ?,
                 content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
-                markdown = ?, html_gz = ?
+                markdown = ?, html_gz = ?, extractor = ?, tokens = ?, simhash = ?,
+                band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?
             WHERE id = ?
             """,
             (
@@ -380,9 +385,22 @@ class Store:
                 now,
                 o.markdown,
                 o.html_gz,
+                o.extractor,
+                o.tokens,
+                fingerprints.to_signed(o.simhash) if o.simhash is not None and o.status == "completed" else None,
+                *(fingerprints.bands(o.simhash) if o.simhash is not None else (None,) * 4),
+                json.dumps(list(o.block_hashes)) if o.block_hashes else None,
+                json.dumps(o.fidelity) if o.fidelity else None,
+                o.duplicate_of,
                 o.page_id,
             ),
         )
+        if o.status == "completed" and o.block_hashes:
+            conn.executemany(
+                "INSERT INTO blocks (job_id, hash, pages) VALUES (?, ?, 1) "
+                "ON CONFLICT (job_id, hash) DO UPDATE SET pages = pages + 1",
+                [(job_id, h) for h in o.block_hashes],
+            )
         if o.status == "completed":
             conn.execute(
                 "UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = ?) WHERE id = ?", (job_id, o.page_id)
@@ -402,6 +420,31 @@ class Store:
             "INSERT INTO events (job_id, ts, type, url, payload) VALUES (?, ?, ?, ?, ?)",
             (job_id, time.time(), type_, url, json.dumps(payload) if payload else None),
         )
+
+
+NEAR_DUPLICATE_BITS = 3
+
+
+def _near_duplicate(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
+    """A completed page whose simhash is within 3 bits: it shares a 16-bit band exactly."""
+    assert o.simhash is not None
+    b0, b1, b2, b3 = fingerprints.bands(o.simhash)
+    rows = conn.execute(
+        "SELECT url, simhash FROM pages WHERE job_id = :job AND status = 'completed' AND simhash IS NOT NULL "
+        "AND id != :id AND (band0 = :b0 OR band1 = :b1 OR band2 = :b2 OR band3 = :b3)",
+        {"job": job_id, "id": o.page_id, "b0": b0, "b1": b1, "b2": b2, "b3": b3},
+    ).fetchall()
+    for row in rows:
+        if fingerprints.hamming(row["simhash"], o.simhash) <= NEAR_DUPLICATE_BITS:
+            return row["url"]
+    return None
+
+
+def _as_duplicate(o: PageOutcome, original: str, kind: str | None) -> PageOutcome:
+    reason = f"duplicate of {original}" + (f" ({kind})" if kind else "")
+    return replace(
+        o, status="skipped", reason=reason, duplicate_of=original, markdown=None, html_gz=None, block_hashes=()
+    )
 
 
 def _alive(worker: str | None, heartbeat_at: float | None) -> bool:

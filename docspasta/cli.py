@@ -19,7 +19,8 @@ import click
 from .api import JobResult
 from .engine import Progress, run_job
 from .errors import DocspastaError, InvalidSettingError
-from .export import write_paste
+from .export import FORMATS
+from .export import export as export_job
 from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
 from .store import Store, resolve_db_path
@@ -119,20 +120,34 @@ def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: 
 @main.command()
 @click.argument("job_id")
 @db_option
-@click.option("--out", "out", metavar="FILE|-", default="-", show_default=True, help="Where to write the paste.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="paste",
+    show_default=True,
+    help="paste: one Markdown document; llms / llms-full: llms.txt and llms-full.txt; "
+    "jsonl: one page a line with metadata; zip: one .md per page mirroring the URL paths.",
+)
+@click.option("--out", "out", metavar="FILE|-", default="-", show_default=True, help="Where to write it.")
 @click.option("--threshold", type=click.IntRange(0, 100), help="Quality threshold (default: the job's).")
-def export(job_id: str, db: Path | None, out: str, threshold: int | None) -> None:
-    """Write a job's paste (Markdown) to FILE or stdout."""
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Keep the best pages that fit this many tokens.")
+def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | None, max_tokens: int | None) -> None:
+    """Write a job's paste or another export to FILE or stdout."""
+    _require_database(db)
+    if fmt == "zip" and out == "-" and sys.stdout.isatty():
+        raise BadInput("--format zip writes a binary archive; give --out FILE")
     try:
-        with _open_out(out) as stream:
-            stats = write_paste(db, job_id, stream, threshold=threshold)
+        result = export_job(db, job_id, fmt, threshold=threshold, max_tokens=max_tokens)
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
-    click.echo(
-        f"{stats.pages} pages, ~{stats.tokens_estimate:,} tokens"
-        + (f", {stats.left_out} below the threshold left out" if stats.left_out else ""),
-        err=True,
-    )
+    _write_out(out, result.data)
+    notes = [f"{result.pages} pages", f"{result.tokens:,} tokens (o200k)"]
+    if result.below_threshold:
+        notes.append(f"{result.below_threshold} below the threshold left out")
+    if result.over_budget:
+        notes.append(f"{len(result.over_budget)} left out to fit {max_tokens:,} tokens")
+    click.echo(f"{fmt}: " + ", ".join(notes), err=True)
 
 
 @main.command()
@@ -223,8 +238,7 @@ def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bo
         bar.done()
     result = JobResult.of(job, store.path)
     if out is not None and job.completed:
-        with _open_out(out) as stream:
-            write_paste(store.path, job_id, stream)
+        _write_out(out, export_job(store.path, job_id, "paste").data)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -244,18 +258,16 @@ def _print_summary(r: JobResult) -> None:
         click.echo(f"paste: docspasta export {r.job_id} --out paste.md", err=True)
 
 
-@contextlib.contextmanager
-def _open_out(out: str):
+def _write_out(out: str, data: bytes) -> None:
     if out == "-":
-        yield sys.stdout
         sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     try:
-        stream = open(out, "w", encoding="utf-8")  # noqa: SIM115
+        Path(out).write_bytes(data)
     except OSError as exc:
         raise BadInput(f"--out: cannot write {out}: {exc.strerror}") from None
-    with stream:
-        yield stream
 
 
 class ProgressBar:

@@ -53,7 +53,7 @@ class ExtractedPage:
     html_gz: bytes | None
     extractor: str = "none"  # "docs:<generator>", "trafilatura" or "none"
     tokens: int = 0  # estimate; exports count exactly
-    simhash: int = 0
+    simhash: int | None = None
     block_hashes: tuple[str, ...] = ()
     fidelity: dict[str, int] = field(default_factory=dict)
     needs_javascript: bool = False
@@ -95,7 +95,7 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         html_gz=zlib.compress(item.body, 6) if item.keep_html else None,
         extractor=extractor,
         tokens=tokens.estimate(markdown),
-        simhash=simhash(markdown) if markdown else 0,
+        simhash=simhash(markdown) if markdown else None,
         block_hashes=block_hashes(markdown),
         fidelity=fidelity,
         needs_javascript=needs_js and not markdown.strip(),

@@ -14,12 +14,16 @@ MASK64 = (1 << 64) - 1
 _K = 0x9E3779B97F4A7C15
 
 
-def simhash(text: str) -> int:
+MIN_FEATURES = 16
+
+
+def simhash(text: str) -> int | None:
     """Charikar simhash over the text's lines: similar pages differ in few bits.
 
     Lines, not word shingles: near-duplicate documentation (versioned copies, print
     views, `index.html` vs `/`) shares most lines verbatim, and hashing a few hundred
-    lines in C is ~20x cheaper than thousands of shingles in Python.
+    lines in C is ~20x cheaper than thousands of shingles in Python. None for a page of
+    fewer than 16 distinct lines, where a few shared lines would look like similarity.
     """
     features = set()
     for line in text.split("\n"):
@@ -28,8 +32,8 @@ def simhash(text: str) -> int:
             h = zlib.crc32(" ".join(words).lower().encode())
             mixed = (h * _K) & MASK64
             features.add(mixed ^ (mixed >> 29) ^ (h << 7))
-    if not features:
-        return 0
+    if len(features) < MIN_FEATURES:  # too few lines for the bits to mean anything: exact hashes only
+        return None
     bits = "".join(format(h & MASK64, "064b") for h in features)
     half = len(features) / 2
     value = 0

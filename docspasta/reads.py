@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -57,7 +58,8 @@ def list_jobs(
 
 PAGE_COLUMNS = (
     "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
-    "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq"
+    "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq, "
+    "tokens, extractor, fidelity, duplicate_of"
 )
 
 
@@ -81,13 +83,20 @@ class PageContent:
     quality_reasons: tuple[str, ...]
     markdown: str
     seq: int
+    words: int = 0
+    tokens: int = 0
+    extractor: str | None = None
+    fidelity: dict[str, int] | None = None
+    block_hashes: tuple[str, ...] = ()
+    content_hash: str | None = None
 
 
 def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iterator[PageContent]:
     """Completed pages with their Markdown, in crawl order, streamed one at a time."""
     with reader(db_path) as conn:
         cursor = conn.execute(
-            "SELECT url, title, depth, quality, quality_reasons, markdown, seq FROM pages "
+            "SELECT url, title, depth, quality, quality_reasons, markdown, seq, words, tokens, extractor, "
+            "fidelity, block_hashes, content_hash FROM pages "
             "WHERE job_id = ? AND status = 'completed' ORDER BY seq",
             (job_id,),
         )
@@ -100,7 +109,23 @@ def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iter
                 quality_reasons=tuple(json.loads(row["quality_reasons"] or "[]")),
                 markdown=row["markdown"] or "",
                 seq=row["seq"],
+                words=row["words"] or 0,
+                tokens=row["tokens"] or 0,
+                extractor=row["extractor"],
+                fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
+                block_hashes=tuple(json.loads(row["block_hashes"] or "[]")),
+                content_hash=row["content_hash"],
             )
+
+
+def repeated_blocks(db_path: str | os.PathLike[str] | None, job_id: str) -> frozenset[str]:
+    """Hashes of text blocks on at least 3 pages and at least 30% of the job's pages:
+    navigation, banners and footers that survived the extractor."""
+    with reader(db_path) as conn:
+        completed = conn.execute("SELECT completed FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        floor = max(3, math.ceil(0.3 * (completed[0] if completed else 0)))
+        rows = conn.execute("SELECT hash FROM blocks WHERE job_id = ? AND pages >= ?", (job_id, floor)).fetchall()
+    return frozenset(r[0] for r in rows)
 
 
 def events(
@@ -123,12 +148,14 @@ class PageDetail:
     quality: int | None
     quality_reasons: tuple[str, ...]
     markdown: str
+    fidelity: dict[str, int] | None = None
+    extractor: str | None = None
 
 
 def page_detail(db_path: str | os.PathLike[str] | None, job_id: str, url: str) -> PageDetail:
     with reader(db_path) as conn:
         row = conn.execute(
-            "SELECT url, title, status, reason, quality, quality_reasons, markdown FROM pages "
+            "SELECT url, title, status, reason, quality, quality_reasons, markdown, fidelity, extractor FROM pages "
             "WHERE job_id = ? AND url = ?",
             (job_id, url),
         ).fetchone()
@@ -142,6 +169,8 @@ def page_detail(db_path: str | os.PathLike[str] | None, job_id: str, url: str) -
         quality=row["quality"],
         quality_reasons=tuple(json.loads(row["quality_reasons"] or "[]")),
         markdown=row["markdown"] or "",
+        fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
+        extractor=row["extractor"],
     )
 
 

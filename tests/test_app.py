@@ -77,10 +77,16 @@ def test_start_watch_inspect_and_take_the_paste(site, app_db):
     preview.select(site.url("/docs/guide/config.html")).run()
     assert 'theme = "dark"' in at.code[0].value
     assert any("Quality" in c.value for c in at.caption)
-    [download] = at.get("download_button")
-    assert download.proto.label == "Download paste (.md)"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [
+        "Download paste.md",
+        "Download llms.txt",
+        "Download llms-full.txt",
+        "Download pages.jsonl",
+        "Download pages.zip",
+    ]
     paste = at.code[-1].value
-    assert paste.startswith("# Widgetry documentation") and paste.count("\nSource: ") == 10
+    assert paste.startswith("# Widgetry docs\n") and paste.count("\nSource: ") == 10
     # re-tuning the threshold changes the paste without a re-crawl
     at.slider(key="jv_threshold").set_value(100).run()
     assert "\nSource: " not in at.code[-1].value

@@ -123,11 +123,11 @@ def test_crawl_watch_preview_and_download(dashboard, browser, tmp_path):
         page.get_by_text("Welcome. Widgetry is a small library").first.wait_for(timeout=20_000)
 
         with page.expect_download(timeout=20_000) as download:
-            page.get_by_role("button", name="Download paste (.md)").click()
+            page.get_by_role("button", name="Download paste.md").click()
         saved = tmp_path / "paste.md"
         download.value.save_as(saved)
         text = saved.read_text()
-        assert text.startswith("# Widgetry documentation")
+        assert text.startswith("# Widgetry docs\n")
         assert text.count("\nSource: ") == 10
 
         # a reload shows the same finished job, rebuilt from the store

@@ -66,7 +66,7 @@ def test_crawl_json_summary_then_export_and_jobs(site, tmp_path):
     exported = run("export", job_id, "--db", str(db), "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     text = out.read_text()
-    assert text.startswith("# Widgetry documentation")
+    assert text.startswith("# Widgetry docs\n")
     assert text.count("\nSource: ") == 10
 
     listing = run("jobs", "--db", str(db))
@@ -89,7 +89,7 @@ def test_out_dash_prints_the_paste_and_env_var_picks_the_database(site, tmp_path
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("# User guide")
+    assert proc.stdout.startswith("# Widgetry docs\n")
     assert "completed: " in proc.stderr
     assert db.exists()
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 from ..analytics import pages_frame, quality_histogram, skip_reasons
 from ..errors import DocspastaError
-from ..export import paste_text
+from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ExportResult, export
 from ..reads import events, page_detail
 from ..store import JobRecord
 from . import session
@@ -189,6 +189,14 @@ def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
         return
     page = page_detail(cfg.db_path, job.id, url)
     st.caption(f"Quality {page.quality}: " + "; ".join(page.quality_reasons))
+    if page.fidelity:
+        f = page.fidelity
+        st.caption(
+            f"Fidelity ({page.extractor}): code blocks {f['pre_in']} in → {f['fences_out']} fenced · "
+            f"tables {f['tables_in']} → {f['tables_out']} · headings {f['headings_in']} → {f['headings_out']}"
+        )
+    elif page.extractor:
+        st.caption(f"Extracted by {page.extractor} (no docs rule matched this page)")
     rendered, raw = st.columns(2)
     with rendered.container(height=500, key="jv_rendered"):
         st.markdown(page.markdown)
@@ -198,35 +206,49 @@ def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
 
 def _result(cfg: UIConfig, job: JobRecord) -> None:
     st.subheader("Result")
-    threshold = st.slider(
-        "Quality threshold for the paste",
-        0,
-        100,
-        job.settings.quality_threshold,
-        key="jv_threshold",
-        help="Pages scoring below this are left out. Changing it needs no re-crawl.",
-    )
-    paste = cached_paste(str(cfg.db_path), job.id, threshold, job.completed, job.finished_at)
-    tokens = len(paste) // 4
-    st.caption(f"{len(paste):,} characters · about {tokens:,} tokens")
-    st.download_button(
-        "Download paste (.md)",
-        paste,
-        file_name=f"docspasta-{job.id}.md",
-        mime="text/markdown",
-        type="primary",
-        key="jv_download",
-    )
-    if len(paste) <= MAX_COPYABLE_CHARS:
-        st.code(paste, language="markdown", height=400)
+    left, right = st.columns(2)
+    threshold = left.slider(
+        "Quality threshold", 0, 100, job.settings.quality_threshold, key="jv_threshold",
+        help="Pages scoring below this are left out of every export. Changing it needs no re-crawl.",
+    )  # fmt: skip
+    budget = right.number_input(
+        "Fit into N tokens (0: no limit)", 0, 100_000_000, 0, step=10_000, key="jv_budget",
+        help="Keep the best pages (by quality, then structure) whose sections fit this many o200k tokens.",
+    )  # fmt: skip
+    args = (str(cfg.db_path), job.id, threshold, budget or None, job.completed, job.finished_at)
+    paste = cached_export(*args, "paste")
+    notes = [f"{paste.pages} pages", f"{paste.tokens:,} tokens (o200k)"]
+    if paste.below_threshold:
+        notes.append(f"{paste.below_threshold} below the threshold left out")
+    if paste.over_budget:
+        notes.append(f"{len(paste.over_budget)} left out to fit the budget")
+    st.caption(" · ".join(notes))
+    buttons = st.columns(len(FORMATS))
+    for column, fmt in zip(buttons, FORMATS, strict=True):
+        column.download_button(
+            f"Download {FILE_NAMES[fmt]}", _deferred(args, fmt) if fmt != "paste" else paste.data,
+            file_name=f"docspasta-{job.id}-{FILE_NAMES[fmt]}", mime=MIME_TYPES[fmt],
+            type="primary" if fmt == "paste" else "secondary", key=f"jv_download_{fmt}",
+        )  # fmt: skip
+    text = paste.data.decode("utf-8")
+    if len(text) <= MAX_COPYABLE_CHARS:
+        st.code(text, language="markdown", height=400)
     else:
         st.info("The paste is too large to copy from the page; download it instead. The beginning:")
-        st.code(paste[:20_000], language="markdown", height=400)
+        st.code(text[:20_000], language="markdown", height=400)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_paste(db_path: str, job_id: str, threshold: int, completed: int, finished_at: float | None) -> str:
-    return paste_text(db_path, job_id, threshold=threshold)
+def _deferred(args: tuple, fmt: str):
+    """Build a large export only when its button is clicked."""
+    return lambda: cached_export(*args, fmt).data
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_export(
+    db_path: str, job_id: str, threshold: int, budget: int | None, completed: int, finished_at: float | None, fmt: str
+) -> ExportResult:
+    """One export, rebuilt only when the job, the threshold or the budget changed."""
+    return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget)
 
 
 def _bin_label(score: int) -> str:

@@ -12,7 +12,7 @@ from ..reads import list_jobs
 from ..store import JobRecord
 from . import session
 from .config import UIConfig
-from .job_view import cached_paste
+from .job_view import cached_export
 
 ACTIVE = ("pending", "running")
 
@@ -40,9 +40,10 @@ def render(cfg: UIConfig) -> None:
         session.open_job(job.id)
         st.switch_page("app.py")
     if job.completed:
+        args = (str(cfg.db_path), job.id, job.settings.quality_threshold, None, job.completed, job.finished_at)
         cols[1].download_button(
             "Export paste",
-            cached_paste(str(cfg.db_path), job.id, job.settings.quality_threshold, job.completed, job.finished_at),
+            lambda: cached_export(*args, "paste").data,
             file_name=f"docspasta-{job.id}.md",
             mime="text/markdown",
             key="jobs_export",

@@ -80,7 +80,7 @@ NOISE_CLASSES = frozenset(
     theme-edit-this-page pagination-nav theme-doc-breadcrumbs breadcrumbs wy-breadcrumbs rst-footer-buttons
     related sphinxsidebar prev-next navheader navfooter theme-doc-toc-mobile theme-doc-toc-desktop
     table-of-contents copy sr-only visually-hidden out-of-band lang cookie md-consent hideme VPDocFooter
-    theme-doc-footer admonition-icon copybutton
+    theme-doc-footer admonition-icon copybutton doc-anchor
     """.split()
 )
 PERMALINK_TITLES = frozenset(
@@ -135,6 +135,8 @@ def is_noise(el: Element) -> bool:
         if label.startswith(("Direct link to", "Permalink to")):
             return True
         if "anchor" in classes and text_of(el).strip() in PERMALINK_TEXT:
+            return True
+        if "src" in classes:  # rustdoc's "source" links beside every item
             return True
     return "toc" in classes and el.tag != "table"
 

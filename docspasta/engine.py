@@ -247,7 +247,7 @@ class _Crawl:
             reason=reason,
             extractor=page.extractor,
             tokens=page.tokens,
-            simhash=page.simhash if page.has_content else None,
+            sketch=page.sketch if page.has_content else None,
             block_hashes=page.block_hashes,
             fidelity=page.fidelity or None,
             extract_ms=page.extract_ms,

@@ -223,8 +223,12 @@ def first_sentence(markdown: str, limit: int = 200) -> str:
         if block.startswith(("#", "```", "~~~", "|", ">", "-", "*", "<", "!")) or len(block) < 20:
             continue
         text = " ".join(_LINK.sub(r"\1", block).split()).replace("**", "").replace("`", "")
-        match = _SENTENCE.match(text)
-        sentence = match.group(1) if match else text
+        sentence = ""
+        for match in _SENTENCE.finditer(text):  # "Welcome." alone says little: take sentences up to 40 chars
+            sentence = text[: match.end(1)]
+            if len(sentence) >= 40:
+                break
+        sentence = sentence or text
         return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
     return ""
 
@@ -296,7 +300,8 @@ def _drop_blocks(markdown: str, repeated: frozenset[str]) -> tuple[str, int]:
 def _section_name(head: str) -> str:
     if not head:
         return "Overview"
-    return re.sub(r"[-_]+", " ", re.sub(r"\.html?$", "", head)).strip().capitalize() or head
+    name = re.sub(r"[-_]+", " ", re.sub(r"\.html?$", "", head)).strip()
+    return name[:1].upper() + name[1:] if name else head
 
 
 def _anchors(titles) -> list[str]:

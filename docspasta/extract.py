@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from . import tokens
 from .docs_rules import find_main, strip_noise
-from .fingerprints import block_hashes, simhash
-from .htmltree import Element, parse, text_of
+from .fingerprints import block_hashes, line_sketch
+from .htmltree import Element, parse, text_of, visible_text
 from .markdown import Fidelity, convert
 from .quality import score
 from .urls import normalize
@@ -53,7 +53,7 @@ class ExtractedPage:
     html_gz: bytes | None
     extractor: str = "none"  # "docs:<generator>", "trafilatura" or "none"
     tokens: int = 0  # estimate; exports count exactly
-    simhash: int | None = None
+    sketch: tuple[int, ...] | None = None  # for near-duplicate detection
     block_hashes: tuple[str, ...] = ()
     fidelity: dict[str, int] = field(default_factory=dict)
     needs_javascript: bool = False
@@ -75,11 +75,12 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         links = _links(tree, base)
         title = _title(tree)
         body = tree.find("body")
-        text_chars = len(text_of(body).strip()) if body is not None else 0
+        text_chars = len(visible_text(body).strip()) if body is not None else 0
         link_chars = sum(len(text_of(a).strip()) for a in tree.iter("a"))
         needs_js = _is_javascript_shell(tree, text_chars)
-        markdown, extractor, fid = _markdown(tree, base, item)
-        fidelity = fid.as_dict() if fid is not None else {}
+        if not needs_js:
+            markdown, extractor, fid = _markdown(tree, base, item)
+            fidelity = fid.as_dict() if fid is not None else {}
     if not title:
         title = _first_heading(markdown) or item.url
     quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars)
@@ -95,10 +96,10 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         html_gz=zlib.compress(item.body, 6) if item.keep_html else None,
         extractor=extractor,
         tokens=tokens.estimate(markdown),
-        simhash=simhash(markdown) if markdown else None,
+        sketch=line_sketch(markdown) if markdown else None,
         block_hashes=block_hashes(markdown),
         fidelity=fidelity,
-        needs_javascript=needs_js and not markdown.strip(),
+        needs_javascript=needs_js,
     )
 
 

@@ -1,61 +1,39 @@
-"""Fingerprints of Markdown: 64-bit simhash for near-duplicate pages, and per-block
+"""Fingerprints of Markdown: line sketches for near-duplicate pages, and per-block
 hashes for text that recurs across a site (navigation, banners, footers)."""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import zlib
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
-MASK64 = (1 << 64) - 1
 
 
-_K = 0x9E3779B97F4A7C15
+MIN_LINES = 16
+SKETCH_SIZE = 64
 
 
-MIN_FEATURES = 16
+def line_sketch(text: str) -> tuple[int, ...] | None:
+    """A bottom-k sketch of the page's distinct lines: the 64 smallest line hashes.
 
-
-def simhash(text: str) -> int | None:
-    """Charikar simhash over the text's lines: similar pages differ in few bits.
-
-    Lines, not word shingles: near-duplicate documentation (versioned copies, print
-    views, `index.html` vs `/`) shares most lines verbatim, and hashing a few hundred
-    lines in C is ~20x cheaper than thousands of shingles in Python. None for a page of
-    fewer than 16 distinct lines, where a few shared lines would look like similarity.
+    Near-duplicate documentation (versioned copies, print views, `index.html` vs `/`)
+    shares most of its lines verbatim, so Jaccard similarity of line sets is the right
+    measure; comparing two sketches estimates it. None for pages of fewer than 16
+    distinct lines, where a few shared lines would look like similarity.
     """
-    features = set()
-    for line in text.split("\n"):
-        words = line.split()
-        if words:
-            h = zlib.crc32(" ".join(words).lower().encode())
-            mixed = (h * _K) & MASK64
-            features.add(mixed ^ (mixed >> 29) ^ (h << 7))
-    if len(features) < MIN_FEATURES:  # too few lines for the bits to mean anything: exact hashes only
+    hashes = {zlib.crc32(" ".join(line.split()).lower().encode()) for line in text.split("\n") if line.strip()}
+    if len(hashes) < MIN_LINES:
         return None
-    bits = "".join(format(h & MASK64, "064b") for h in features)
-    half = len(features) / 2
-    value = 0
-    for column in range(64):  # column 0 is the most significant bit
-        if bits[column::64].count("1") > half:
-            value |= 1 << (63 - column)
-    return value
+    return tuple(heapq.nsmallest(SKETCH_SIZE, hashes))
 
 
-def to_signed(value: int) -> int:
-    """SQLite integers are signed 64-bit."""
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def bands(value: int) -> tuple[int, int, int, int]:
-    """Four 16-bit bands: two hashes within 3 bits share at least one band exactly."""
-    value &= MASK64
-    return tuple((value >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
-
-
-def hamming(a: int, b: int) -> int:
-    return ((a ^ b) & MASK64).bit_count()
+def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity of two line sets from their bottom-k sketches."""
+    union = heapq.nsmallest(SKETCH_SIZE, set(a) | set(b))
+    in_a, in_b = set(a), set(b)
+    return sum(1 for h in union if h in in_a and h in in_b) / len(union) if union else 0.0
 
 
 def split_blocks(markdown: str) -> list[str]:

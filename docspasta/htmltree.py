@@ -32,6 +32,19 @@ def text_of(el: Element) -> str:
     return "".join(el.itertext())
 
 
+INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+
+
+def visible_text(el: Element) -> str:
+    """Text a reader sees: no scripts, styles or <noscript> fallbacks."""
+    parts = [el.text or ""] if el.tag not in INVISIBLE else []
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in INVISIBLE:
+            parts.append(visible_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
 def drop(el: Element) -> None:
     """Remove an element but keep the text that follows it (its tail)."""
     parent = el.getparent()

@@ -72,7 +72,9 @@ class _Converter:
     def run(self, main: Element) -> tuple[str, Fidelity]:
         f = self.fidelity
         f.pre_in = len(main.xpath(".//pre[not(ancestor::pre)]"))
-        f.tables_in = len(main.xpath(".//table[not(ancestor::table)]"))
+        f.tables_in = len(main.xpath(".//table[not(ancestor::table)]")) + sum(
+            1 for d in main.iter("div") if _grid_columns(d)
+        )
         f.headings_in = len(main.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"))
         markdown = "\n\n".join(b for b in self.blocks(main) if b.strip())
         return markdown.strip(), f
@@ -108,6 +110,8 @@ class _Converter:
         if tag == "pre":
             return [self.fence(el)]
         if tag in ("ul", "ol", "menu", "dir"):
+            if el.xpath("./li//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"):
+                return self.blocks(el)  # sections laid out as a list (Javadoc): structure, not bullets
             return [self.listing(el, ordered=tag == "ol")]
         if tag == "table":
             return self.table(el)
@@ -121,8 +125,8 @@ class _Converter:
             return [_escape_line_starts(_tidy_inline(self.inline(el)))]
         if self._is_admonition(el):
             return [self.admonition(el)]
-        if tag == "details":
-            return self.blocks(el)
+        if tag == "div" and (columns := _grid_columns(el)):
+            return [self.grid(el, columns)]
         return self.blocks(el)
 
     def _flush(self, run: list[str], out: list[str]) -> None:
@@ -191,6 +195,15 @@ class _Converter:
         title = [f"*{self.inline(caption).strip()}*"] if caption is not None and text_of(caption).strip() else []
         return [*title, "\n".join(lines)]
 
+    def grid(self, el: Element, columns: int) -> str:
+        """Javadoc's div-grid summary tables: cells in row-major order, `columns` wide."""
+        cells = [self._cell(c) for c in el if isinstance(c.tag, str) and c.tag == "div"]
+        rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+        rows[-1] += [""] * (columns - len(rows[-1]))
+        self.fidelity.tables_out += 1
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(" --- " for _ in range(columns)) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
+
     def _cell(self, cell: Element) -> str:
         text = " ".join(part.strip() for part in self.blocks(cell))
         return text.replace("\n", " ").replace("|", "\\|").strip()
@@ -243,8 +256,6 @@ class _Converter:
             src = el.get("src") or el.get("data-src") or ""
             alt = _SPACE.sub(" ", el.get("alt") or "").strip()
             return f"![{alt}]({_absolute(self.base, src)})" if src else alt
-        if tag == "wbr":
-            return ""
         inner = _text(el.text) + "".join(self.inline(c) + _text(c.tail) for c in el)
         if tag in ("strong", "b"):
             return _wrap(inner, "**")
@@ -301,6 +312,14 @@ def _code_span(text: str) -> str:
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+_GRID = re.compile(r"(?:^|\s)(two|three|four)-column-summary(?:\s|$)")
+
+
+def _grid_columns(el: Element) -> int:
+    match = _GRID.search(el.get("class") or "")
+    return {"two": 2, "three": 3, "four": 4}[match.group(1)] if match else 0
 
 
 def _quote(text: str) -> str:

@@ -123,7 +123,7 @@ def m002_docs_markdown(db: Database) -> None:
     for column, kind in (
         ("extractor", "TEXT"),
         ("tokens", "INTEGER"),
-        ("simhash", "INTEGER"),
+        ("sketch", "TEXT"),
         ("band0", "INTEGER"),
         ("band1", "INTEGER"),
         ("band2", "INTEGER"),
@@ -136,7 +136,7 @@ def m002_docs_markdown(db: Database) -> None:
     for band in range(4):
         db.execute(
             f"CREATE INDEX pages_band{band} ON pages (job_id, band{band}) "
-            "WHERE status = 'completed' AND simhash IS NOT NULL"
+            "WHERE status = 'completed' AND sketch IS NOT NULL"
         )
     db.execute(
         "CREATE TABLE blocks (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "

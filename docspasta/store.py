@@ -88,7 +88,7 @@ class PageOutcome:
     retries: int = 0
     extractor: str | None = None
     tokens: int | None = None
-    simhash: int | None = None
+    sketch: tuple[int, ...] | None = None
     block_hashes: tuple[str, ...] = ()
     fidelity: dict[str, int] | None = None
     duplicate_of: str | None = None
@@ -351,7 +351,7 @@ class Store:
             ).fetchone()
             if same is not None:
                 return _as_duplicate(o, same["url"], None)
-        if o.simhash is not None:
+        if o.sketch is not None:
             near = _near_duplicate(conn, job_id, o)
             if near is not None:
                 return _as_duplicate(o, near, "near-duplicate")
@@ -363,7 +363,7 @@ class Store:
             UPDATE pages SET status = ?, reason = ?, final_url = ?, http_status = ?, content_type = ?,
                 fetch_ms = ?, extract_ms = ?, bytes = ?, title = ?, quality = ?, quality_reasons = ?,
                 content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
-                markdown = ?, html_gz = ?, extractor = ?, tokens = ?, simhash = ?,
+                markdown = ?, html_gz = ?, extractor = ?, tokens = ?, sketch = ?,
                 band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?
             WHERE id = ?
             """,
@@ -387,8 +387,8 @@ class Store:
                 o.html_gz,
                 o.extractor,
                 o.tokens,
-                fingerprints.to_signed(o.simhash) if o.simhash is not None and o.status == "completed" else None,
-                *(fingerprints.bands(o.simhash) if o.simhash is not None else (None,) * 4),
+                json.dumps(o.sketch) if o.sketch is not None and o.status == "completed" else None,
+                *(_bands(o.sketch) if o.sketch is not None and o.status == "completed" else (None,) * 4),
                 json.dumps(list(o.block_hashes)) if o.block_hashes else None,
                 json.dumps(o.fidelity) if o.fidelity else None,
                 o.duplicate_of,
@@ -422,20 +422,26 @@ class Store:
         )
 
 
-NEAR_DUPLICATE_BITS = 3
+NEAR_DUPLICATE_JACCARD = 0.8
+
+
+def _bands(sketch: tuple[int, ...]) -> tuple[int | None, ...]:
+    """A page's four smallest line hashes: two pages sharing most lines share one of them."""
+    return (*sketch[:4], *(None,) * (4 - len(sketch[:4])))
 
 
 def _near_duplicate(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
-    """A completed page whose simhash is within 3 bits: it shares a 16-bit band exactly."""
-    assert o.simhash is not None
-    b0, b1, b2, b3 = fingerprints.bands(o.simhash)
+    """A completed page whose lines are at least 80% the same (estimated Jaccard)."""
+    assert o.sketch is not None
+    keys = list(o.sketch[:4])
+    marks = ",".join("?" * len(keys))
     rows = conn.execute(
-        "SELECT url, simhash FROM pages WHERE job_id = :job AND status = 'completed' AND simhash IS NOT NULL "
-        "AND id != :id AND (band0 = :b0 OR band1 = :b1 OR band2 = :b2 OR band3 = :b3)",
-        {"job": job_id, "id": o.page_id, "b0": b0, "b1": b1, "b2": b2, "b3": b3},
+        f"SELECT url, sketch FROM pages WHERE job_id = ? AND status = 'completed' AND sketch IS NOT NULL "
+        f"AND id != ? AND (band0 IN ({marks}) OR band1 IN ({marks}) OR band2 IN ({marks}) OR band3 IN ({marks}))",
+        [job_id, o.page_id, *keys * 4],
     ).fetchall()
     for row in rows:
-        if fingerprints.hamming(row["simhash"], o.simhash) <= NEAR_DUPLICATE_BITS:
+        if fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch) >= NEAR_DUPLICATE_JACCARD:
             return row["url"]
     return None
 

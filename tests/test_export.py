@@ -1,0 +1,145 @@
+"""Every export format, parsed back; threshold, budget, repeated blocks and duplicates."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+
+from docspasta import crawl_async
+from docspasta.export import FORMATS, export, first_sentence, page_path, site_order
+from docspasta.tokens import count, estimate
+
+FAST = {"timeout": 1.0, "retries": 1, "max_depth": 2}
+
+
+@pytest.fixture
+async def job(site, db_path):
+    result = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+    return db_path, result.job_id, site
+
+
+async def test_paste_round_trip(job):
+    db, job_id, site = job
+    out = export(db, job_id, "paste")
+    text = out.data.decode()
+    sections = re.split(r"\n---\n", text)
+    assert len(sections) == 1 + out.pages == 11
+    contents = re.findall(r"^\s*- \[(.+?)\]\(#(.+?)\)$", sections[0], re.M)
+    assert len(contents) == out.pages
+    titles = [re.search(r"^## (.+)$", s, re.M).group(1) for s in sections[1:]]
+    assert [t for t, _ in contents] == titles
+    assert out.tokens == count(text) and out.tokens > 1000
+
+
+async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):
+    db, job_id, site = job
+    text = export(db, job_id, "llms").data.decode()
+    lines = text.splitlines()
+    assert lines[0] == "# Widgetry docs"
+    assert lines[2].startswith("> Welcome. Widgetry is a small library")
+    sections = [l[3:] for l in lines if l.startswith("## ")]
+    assert sections == ["Overview", "GUIDE", "Guide", "Reference"]  # site order; paths are case-sensitive
+    entries = [l for l in lines if l.startswith("- [")]
+    assert len(entries) == 10
+    for entry in entries:
+        assert re.match(r"^- \[[^\]]+\]\(http://127\.0\.0\.1:\d+/docs/[^)]*\)(: .+[.!?…])?$", entry), entry
+
+
+async def test_llms_full_and_jsonl(job):
+    db, job_id, site = job
+    full = export(db, job_id, "llms-full").data.decode()
+    assert full.startswith("# Widgetry docs\n\n> ") and full.count("\nSource: ") == 10
+    rows = [json.loads(line) for line in export(db, job_id, "jsonl").data.decode().splitlines()]
+    assert len(rows) == 10
+    assert {"url", "title", "depth", "quality", "quality_reasons", "tokens", "markdown", "extractor"} <= set(rows[0])
+    assert [r["url"] for r in rows] == sorted((r["url"] for r in rows), key=site_order)
+    assert all(r["tokens"] == count(r["markdown"]) for r in rows)
+
+
+async def test_zip_mirrors_url_paths(job):
+    db, job_id, site = job
+    out = export(db, job_id, "zip")
+    archive = zipfile.ZipFile(io.BytesIO(out.data))
+    names = set(archive.namelist())
+    assert {"llms.txt", "docs/index.md", "docs/guide/index.md", "docs/guide/install.md", "docs/GUIDE/install.md",
+            "docs/reference/api.md"} <= names  # fmt: skip
+    page = archive.read("docs/guide/config.md").decode()
+    assert page.startswith("# Configuration") and 'theme = "dark"' in page
+    assert len(names) == 11
+
+
+async def test_threshold_and_token_budget(job):
+    db, job_id, site = job
+    everything = export(db, job_id, "paste", threshold=0)
+    nothing = export(db, job_id, "paste", threshold=100)
+    assert everything.pages == 10 and nothing.pages == 0 and nothing.below_threshold == 10
+    budget = everything.tokens // 2
+    fitted = export(db, job_id, "paste", threshold=0, max_tokens=budget)
+    assert 0 < fitted.pages < 10 and fitted.tokens <= budget
+    assert len(fitted.over_budget) == 10 - fitted.pages
+    assert f"left out to fit {budget:,} tokens" in fitted.data.decode()
+
+
+def test_unknown_format_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="choose one of paste, llms"):
+        export(tmp_path / "x.db", "job", "pdf")
+    assert FORMATS == ("paste", "llms", "llms-full", "jsonl", "zip")
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://x.org/docs/guide/install.html", "docs/guide/install.md"),
+        ("https://x.org/docs/guide/", "docs/guide/index.md"),
+        ("https://x.org/", "index.md"),
+        ("https://x.org/api/v1?page=2", "api/v1_page_2.md"),
+        ("https://x.org/a%20b/c.htm", "a_b/c.md"),
+    ],
+)
+def test_page_paths(url, path):
+    assert page_path(url) == path
+
+
+def test_site_order_puts_a_directory_index_first():
+    urls = ["https://x.org/d/b.html", "https://x.org/d/a/x.html", "https://x.org/d/index.html", "https://x.org/d/a/"]
+    assert sorted(urls, key=site_order) == [
+        "https://x.org/d/index.html", "https://x.org/d/a/", "https://x.org/d/a/x.html", "https://x.org/d/b.html",
+    ]  # fmt: skip
+
+
+def test_first_sentence_skips_headings_and_code():
+    md = (
+        "# Title\n\n```py\nx = 1\n```\n\nThe [widget](http://x) renders **text** in every theme you install. More here."
+    )
+    assert first_sentence(md) == "The widget renders text in every theme you install."
+    assert first_sentence("Welcome. Widgetry is a small Python library. More.") == (
+        "Welcome. Widgetry is a small Python library."
+    )
+
+
+@pytest.mark.parametrize("name", ["sphinx", "docusaurus", "rustdoc", "javadoc"])
+def test_token_estimate_tracks_the_exact_count(name):
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "golden" / f"{name}.md").read_text()
+    assert 0.9 < estimate(text) / count(text) < 1.25
+
+
+async def test_duplicates_and_repeated_blocks(site, db_path):
+    result = await crawl_async(site.url("/dupes/index.html"), db=db_path, **FAST)
+    from docspasta.reads import pages
+
+    rows = {p["url"].removeprefix(site.base): p for p in pages(db_path, result.job_id)}
+    assert rows["/dupes/print/a.html"]["reason"] == f"duplicate of {site.base}/dupes/a.html"
+    assert rows["/dupes/b.html"]["reason"] == f"duplicate of {site.base}/dupes/a.html (near-duplicate)"
+    assert rows["/dupes/b.html"]["duplicate_of"] == f"{site.base}/dupes/a.html"
+    assert rows["/dupes/c.html"]["status"] == "completed"
+    assert result.completed == 3
+    paste = export(db_path, result.job_id, "paste").data.decode()
+    # the version banner sits inside <main> on every page: detected from the store's counts, dropped
+    assert "You are reading the documentation for version 2.0" not in paste
+    assert paste.count("the scheduler keeps a queue of ready tasks") == 3 * 24

@@ -14,11 +14,12 @@ import re
 import time
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import tokens
 from .docs_rules import find_main, strip_noise
 from .fingerprints import block_hashes, line_sketch
-from .htmltree import Element, parse, text_of, visible_text
+from .htmltree import Element, parse, text_of, visible_length
 from .markdown import Fidelity, convert
 from .quality import score
 from .urls import normalize
@@ -75,7 +76,7 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         links = _links(tree, base)
         title = _title(tree)
         body = tree.find("body")
-        text_chars = len(visible_text(body).strip()) if body is not None else 0
+        text_chars = visible_length(body) if body is not None else 0
         link_chars = sum(len(text_of(a).strip()) for a in tree.iter("a"))
         needs_js = _is_javascript_shell(tree, text_chars)
         if not needs_js:
@@ -171,16 +172,24 @@ def _base_url(tree: Element, page_url: str) -> str:
 
 def _links(tree: Element, base: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
+    directory = base[: base.rfind("/") + 1]
     for element in tree.iter("a", "area"):
         href = element.get("href")
         if not href or href.startswith("#"):
             continue
-        url = normalize(href, base=base)
+        # urljoin depends on the base's directory only, unless the href is a bare query
+        url = _resolve(base if href.startswith("?") or "://" in href[:12] else directory, href)
         if url is not None:
             seen.setdefault(url)
             if len(seen) >= MAX_LINKS_PER_PAGE:
                 break
     return tuple(seen)
+
+
+@lru_cache(maxsize=16384)
+def _resolve(base: str, href: str) -> str | None:
+    """Links repeat across a site's pages (navigation, same-directory links): resolve once."""
+    return normalize(href, base=base)
 
 
 def _title(tree: Element) -> str:

@@ -32,17 +32,14 @@ def text_of(el: Element) -> str:
     return "".join(el.itertext())
 
 
-INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+INVISIBLE = ("script", "style", "noscript", "template")
 
 
-def visible_text(el: Element) -> str:
-    """Text a reader sees: no scripts, styles or <noscript> fallbacks."""
-    parts = [el.text or ""] if el.tag not in INVISIBLE else []
-    for child in el:
-        if isinstance(child.tag, str) and child.tag not in INVISIBLE:
-            parts.append(visible_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)
+def visible_length(el: Element) -> int:
+    """Characters of text a reader sees: all text minus scripts, styles and <noscript>."""
+    total = sum(len(t.strip()) for t in el.itertext())
+    hidden = sum(len(t.strip()) for node in el.iter(*INVISIBLE) for t in node.itertext())
+    return total - hidden
 
 
 def drop(el: Element) -> None:

@@ -72,7 +72,7 @@ class _Converter:
     def run(self, main: Element) -> tuple[str, Fidelity]:
         f = self.fidelity
         f.pre_in = len(main.xpath(".//pre[not(ancestor::pre)]"))
-        f.tables_in = len(main.xpath(".//table[not(ancestor::table)]")) + sum(
+        f.tables_in = sum(not is_layout_table(t) for t in main.xpath(".//table[not(ancestor::table)]")) + sum(
             1 for d in main.iter("div") if _grid_columns(d)
         )
         f.headings_in = len(main.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"))
@@ -110,7 +110,7 @@ class _Converter:
         if tag == "pre":
             return [self.fence(el)]
         if tag in ("ul", "ol", "menu", "dir"):
-            if el.xpath("./li//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"):
+            if _holds_sections(el):
                 return self.blocks(el)  # sections laid out as a list (Javadoc): structure, not bullets
             return [self.listing(el, ordered=tag == "ol")]
         if tag == "table":
@@ -179,8 +179,8 @@ class _Converter:
         if not rows:
             return []
         cells = [row.xpath("./th | ./td") for row in rows]
-        if len(rows) == 1 and len(cells[0]) <= 1:  # a layout wrapper, not data
-            return self.blocks(cells[0][0]) if cells[0] else []
+        if is_layout_table(el):  # columns of lists (indexes), one-cell wrappers: content, not data
+            return [block for row in cells for cell in row for block in self.blocks(cell)]
         self.fidelity.tables_out += 1
         complex_ = any(c.get("rowspan", "1") != "1" or c.get("colspan", "1") != "1" for row in cells for c in row)
         complex_ = complex_ or bool(el.xpath(".//td//pre | .//td//ul | .//td//ol | .//td//table | .//th//table"))
@@ -314,6 +314,48 @@ def _code_span(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
+def is_layout_table(table: Element) -> bool:
+    """A table used for layout: one cell, or no header cells and block content in cells."""
+    rows = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+    cells = [c for row in rows for c in row.xpath("./th | ./td")]
+    if len(cells) <= 1:
+        return True
+    has_header = any(c.tag == "th" for c in cells) or bool(table.xpath("./thead"))
+    return not has_header and any(b.tag in ("ul", "ol", "dl", "table", "pre", "div") for c in cells for b in c)
+
+
+def _unwrap(el: Element) -> None:
+    """Replace an element by its content (text, children, tail), keeping document order."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    index = parent.index(el)
+    children = list(el)
+    text = (el.text or "") + ("" if children else (el.tail or ""))
+    previous = parent[index - 1] if index > 0 else None
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + (el.tail or "")
+    parent.remove(el)
+
+
+def _holds_sections(listing: Element) -> bool:
+    """Do the list's items hold headings (li > h2, li > section > h2)? Looks two levels
+    down only: a subtree search here made nested tables of contents quadratic."""
+    for li in listing:
+        for child in li:
+            if child.tag in HEADINGS:
+                return True
+            if child.tag in ("section", "div") and any(g.tag in HEADINGS for g in child):
+                return True
+    return False
+
+
 _GRID = re.compile(r"(?:^|\s)(two|three|four)-column-summary(?:\s|$)")
 
 
@@ -362,8 +404,13 @@ def _clean_html(table: Element) -> str:
     """A table GFM cannot express, as plain HTML: structure kept, attributes dropped."""
     clone = copy.deepcopy(table)
     clone.tail = None
-    for el in clone.iter():
+    for el in list(clone.iter("colgroup", "col")):
+        drop(el)
+    for el in list(clone.iter()):
         if not isinstance(el.tag, str):
+            continue
+        if el.tag in ("p", "span", "div", "font", "center") and el is not clone:
+            _unwrap(el)
             continue
         keep = {k: v for k, v in el.attrib.items() if k in ("colspan", "rowspan", "href", "src", "alt")}
         el.attrib.clear()

@@ -12,23 +12,26 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_PIECES = re.compile(r"[A-Za-z]+|\d{1,3}|[^\sA-Za-z\d]+|\s+")
+_COUNTED = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"[A-Za-z]+",  # a word: one token ...
+        r"[A-Za-z]{10,}",  # ... plus one for each further 10 letters
+        r"[A-Za-z]{20,}",
+        r"[A-Za-z]{30,}",
+        r"\d{1,3}",  # numbers split into runs of up to three digits
+        r"[^\S\n]*\n\s*",  # a run of whitespace with a line break
+        r"[^\sA-Za-z\d]+",  # punctuation: one token per run ...
+        r"[^\sA-Za-z\d]{4,}",  # ... plus one for each further three characters
+        r"[^\sA-Za-z\d]{7,}",
+        r"[^\sA-Za-z\d]{10,}",
+    )
+)
 
 
 def estimate(text: str) -> int:
-    n = 0
-    for match in _PIECES.finditer(text):
-        piece = match.group()
-        first = piece[0]
-        if first.isalpha():
-            n += 1 + len(piece) // 10
-        elif first.isdigit():
-            n += 1
-        elif first.isspace():
-            n += 1 if "\n" in piece else (len(piece) - 1) // 8
-        else:
-            n += 1 + (len(piece) - 1) // 3
-    return n
+    """Tokens a BPE tokenizer would make, counted with C-speed regexes (no vocabulary)."""
+    return sum(len(pattern.findall(text)) for pattern in _COUNTED)
 
 
 @lru_cache(maxsize=1)

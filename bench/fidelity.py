@@ -1,0 +1,244 @@
+"""Fidelity and speed of docspasta's extraction against plain trafilatura, page by page.
+
+    python bench/fidelity.py [CORPUS_DIR] [--limit N] [--json]
+
+CORPUS_DIR defaults to the Python docs (`apt-get install python3-doc`). For every HTML
+page, the main content is located with docspasta's docs rules (so both extractors are
+judged against the same blocks) and each extractor's Markdown is checked for:
+
+- code blocks: share of main-content <pre> blocks found verbatim (whitespace-normalised)
+  inside a fenced block; and share of fences carrying the language the HTML declares;
+- tables: share of main-content tables whose header cells appear on one table row;
+- residue: lines with a permalink sign or navigation chrome left in the output.
+
+Speed: wall time per page of each extractor on the same bytes, one process, no
+contention (median and p95), and the share of pages that fell back to trafilatura.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docspasta.docs_rules import find_main, strip_noise  # noqa: E402
+from docspasta.extract import ExtractInput, decode_html, extract_page, trafilatura_markdown  # noqa: E402
+from docspasta.htmltree import parse, text_of  # noqa: E402
+from docspasta.markdown import _language, is_layout_table  # noqa: E402
+
+DEFAULT_CORPUS = "/usr/share/doc/python3.11/html"
+RESIDUE = re.compile(
+    r"¶|§|^\s*(Previous topic|Next topic|This Page|Show Source|Report a Bug|Navigation|Quick search|"
+    r"Table of Contents|index\s*\|?\s*modules|previous\s*\|\s*next)\b|«|»",
+    re.I,
+)
+
+
+@dataclass
+class Tally:
+    pages: int = 0
+    code_in: int = 0
+    code_verbatim: int = 0
+    lang_declared: int = 0
+    lang_kept: int = 0
+    tables_in: int = 0
+    tables_kept: int = 0
+    residue_lines: int = 0
+    pages_with_residue: int = 0
+    ms: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, object]:
+        return {
+            "pages": self.pages,
+            "code blocks verbatim in fences": _share(self.code_verbatim, self.code_in),
+            "fences with declared language": _share(self.lang_kept, self.lang_declared),
+            "tables kept": _share(self.tables_kept, self.tables_in),
+            "permalink/nav lines left": self.residue_lines,
+            "pages with such lines": self.pages_with_residue,
+            "median ms/page": round(statistics.median(self.ms), 2) if self.ms else None,
+            "p95 ms/page": round(_p95(self.ms), 2) if self.ms else None,
+            "mean ms/page": round(statistics.mean(self.ms), 2) if self.ms else None,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="?", default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N pages")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    files = sorted(glob.glob(f"{args.corpus}/**/*.html", recursive=True))
+    if args.limit:
+        files = files[: args.limit]
+    if not files:
+        sys.exit(f"no HTML files under {args.corpus} (apt-get install python3-doc for the default corpus)")
+
+    ours, theirs = Tally(), Tally()
+    rule_pages = fallback = 0
+    for path in files:
+        body = Path(path).read_bytes()
+        url = "http://docs.local/" + str(Path(path).relative_to(args.corpus))
+        reference = _reference(body)
+        if reference is None:
+            continue  # no main content a docs rule can locate: nothing to judge against
+        rule_pages += 1
+
+        started = time.perf_counter()
+        page = extract_page(ExtractInput(url, body, keep_html=False))
+        ours.ms.append((time.perf_counter() - started) * 1000)
+        fallback += page.extractor == "trafilatura"
+
+        started = time.perf_counter()
+        peer = trafilatura_markdown(decode_html(body, None), url)
+        theirs.ms.append((time.perf_counter() - started) * 1000)
+
+        _judge(ours, reference, page.markdown)
+        _judge(theirs, reference, peer)
+
+    result = {
+        "corpus": args.corpus,
+        "html files": len(files),
+        "pages with a docs rule": rule_pages,
+        "fell back to trafilatura": _share(fallback, rule_pages),
+        "docspasta": ours.row(),
+        "trafilatura": theirs.row(),
+        "speed-up (median)": round(statistics.median(theirs.ms) / statistics.median(ours.ms), 1),
+        "speed-up (mean)": round(statistics.mean(theirs.ms) / statistics.mean(ours.ms), 1),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"corpus: {args.corpus}  ({len(files)} HTML files, {rule_pages} with a docs rule, "
+          f"{result['fell back to trafilatura']} fell back to trafilatura)\n")  # fmt: skip
+    keys = list(ours.row())
+    print(f"{'':34}{'docspasta':>14}{'trafilatura':>14}")
+    for key in keys:
+        print(f"{key:34}{_fmt(result['docspasta'][key]):>14}{_fmt(result['trafilatura'][key]):>14}")
+    print(f"\nspeed-up: {result['speed-up (median)']}x (median), {result['speed-up (mean)']}x (mean)")
+
+
+@dataclass
+class Reference:
+    codes: list[tuple[str, str]]  # (normalised code, declared language)
+    tables: list[list[str]]  # header cells, normalised
+
+
+def _reference(body: bytes) -> Reference | None:
+    tree = parse(decode_html(body, None))
+    found = find_main(tree) if tree is not None else None
+    if found is None:
+        return None
+    _, main = found
+    strip_noise(main)
+    codes = []
+    for pre in main.xpath(".//pre[not(ancestor::pre)]"):
+        for br in pre.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        code = _norm(text_of(pre))
+        if code:
+            codes.append((code, _language(pre)))
+    tables = []
+    for table in main.xpath(".//table[not(ancestor::table)]"):
+        if is_layout_table(table):
+            continue
+        rows = table.xpath("./tr | ./thead/tr | ./tbody/tr")
+        cells = [_norm(text_of(c)) for c in rows[0].xpath("./th | ./td")] if rows else []
+        if len(cells) > 1 and any(cells):
+            tables.append(cells)
+    return Reference(codes, tables)
+
+
+def _judge(tally: Tally, reference: Reference, markdown: str) -> None:
+    tally.pages += 1
+    fences = _fences(markdown)
+    bodies = {_norm(code) for _, code in fences}
+    languages = {_norm(code): lang for lang, code in fences}
+    for code, declared in reference.codes:
+        tally.code_in += 1
+        inside = code in bodies or any(code in b for b in bodies)
+        tally.code_verbatim += inside
+        if declared:
+            tally.lang_declared += 1
+            tally.lang_kept += inside and languages.get(code) == declared
+    table_rows = [_plain(line) for line in markdown.splitlines() if line.lstrip().startswith("|")]
+    html_tables = _plain(" ".join(re.findall(r"<table.*?</table>", markdown, re.S)))
+    for cells in reference.tables:
+        tally.tables_in += 1
+        tally.tables_kept += any(all(c in row for c in cells if c) for row in table_rows) or (
+            bool(html_tables) and all(c in html_tables for c in cells if c)
+        )
+    residue = [line for line in _outside_fences(markdown) if RESIDUE.search(line)]
+    tally.residue_lines += len(residue)
+    tally.pages_with_residue += bool(residue)
+
+
+_OPEN = re.compile(r"^((?:[ \t]*>[ \t]?)*)([ \t]*)(`{3,}|~{3,})[ \t]*([\w+#.-]*)")
+
+
+def _fences(markdown: str) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block, inside quotes and list items too: the quote
+    prefix and indent of the opening fence are stripped from the block's lines, nothing more."""
+    out: list[tuple[str, str]] = []
+    fence = None
+    for line in markdown.split("\n"):
+        if fence is None:
+            if m := _OPEN.match(line):
+                prefix, indent, fence, lang, current = m.group(1), len(m.group(2)), m.group(3), m.group(4), []
+            continue
+        body = line[len(prefix) :] if line.startswith(prefix) else line.lstrip(" >")
+        if body.strip() == fence:
+            out.append((lang, "\n".join(current)))
+            fence = None
+        else:
+            current.append(body[indent:] if not body[:indent].strip() else body)
+    return out
+
+
+_QUOTE = re.compile(r"^(\s*>\s?)+")
+
+
+def _outside_fences(markdown: str) -> list[str]:
+    lines, inside = [], False
+    for line in markdown.split("\n"):
+        if re.match(r"^\s*(`{3,}|~{3,})", _QUOTE.sub("", line)):
+            inside = not inside
+        elif not inside:
+            lines.append(line)
+    return lines
+
+
+def _plain(markdown: str) -> str:
+    """Text of Markdown or HTML without its markup, for comparing with the page's text."""
+    text = re.sub(r"<[^>]+>", " ", markdown)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"[*`]|\\(?=\|)", "", text)
+    return _norm(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}% ({part}/{whole})" if whole else "n/a"
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def _fmt(value: object) -> str:
+    return str(value).split(" (")[0] if isinstance(value, str) else str(value)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ Pure functions of the store's rows; no Streamlit here, so they are tested direct
 
 from __future__ import annotations
 
+import json
 import os
 
 import polars as pl
@@ -51,6 +52,22 @@ def quality_histogram(df: pl.DataFrame) -> pl.DataFrame:
         .sort("bin")
         .select("quality", "pages")
     )
+
+
+FIDELITY_KEYS = ("pre_in", "fences_out", "tables_in", "tables_out", "headings_in", "headings_out")
+
+
+def fidelity_summary(db_path: str | os.PathLike[str] | None, job_id: str) -> dict[str, int]:
+    """The job's fidelity report: code blocks, tables and headings in the HTML vs the Markdown,
+    summed over completed pages, plus how many pages each extractor made."""
+    totals = dict.fromkeys(FIDELITY_KEYS, 0)
+    extractors: dict[str, int] = {}
+    for row in pages(db_path, job_id, status="completed"):
+        extractors[row["extractor"] or "unknown"] = extractors.get(row["extractor"] or "unknown", 0) + 1
+        for key, value in json.loads(row["fidelity"] or "{}").items():
+            if key in totals:
+                totals[key] += value
+    return {**totals, **{f"pages by {name}": n for name, n in sorted(extractors.items())}}
 
 
 def skip_reasons(df: pl.DataFrame) -> pl.DataFrame:

@@ -96,14 +96,16 @@ for _rank, (_, _tag, _test) in enumerate(MAIN_RULES):
 _ANY_TAG_RULES = [(rank, test) for rank, (_, tag, test) in enumerate(MAIN_RULES) if tag is None]
 
 
+_CANDIDATE_TAGS = tuple(_RULES_BY_TAG)
+
+
 def find_main(tree: Element) -> tuple[str, Element] | None:
     best_rank, best = len(MAIN_RULES), None
-    for el in tree.iter():
-        rules = _RULES_BY_TAG.get(el.tag)
+    candidates = [*tree.iter(*_CANDIDATE_TAGS), *tree.iterfind(".//*[@role='main']")]
+    for el in candidates:  # lxml filters by tag in C: syntax-highlight spans are never visited
+        rules = _RULES_BY_TAG.get(el.tag, [])
         if el.get("role") == "main":
-            rules = [*(rules or ()), *_ANY_TAG_RULES]
-        if not rules:
-            continue
+            rules = [*rules, *_ANY_TAG_RULES]
         for rank, test in rules:
             if rank < best_rank and test(el) and _has_text(el):
                 best_rank, best = rank, el
@@ -114,31 +116,41 @@ def find_main(tree: Element) -> tuple[str, Element] | None:
 
 
 def strip_noise(main: Element) -> None:
-    doomed = [el for el in main.iterdescendants() if isinstance(el.tag, str) and is_noise(el)]
+    doomed = []
+    stack = list(main)
+    while stack:  # depth-first, but never into <pre>: highlighted code is thousands of spans, never chrome
+        el = stack.pop()
+        if not isinstance(el.tag, str):
+            continue
+        if is_noise(el):
+            doomed.append(el)
+        elif el.tag != "pre":
+            stack.extend(el)
     for el in doomed:
         drop(el)
 
 
 def is_noise(el: Element) -> bool:
-    if el.tag in NOISE_TAGS:
+    tag = el.tag
+    if tag in NOISE_TAGS:
         return True
-    attrib = el.attrib
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true" or attrib.get("role") in ("navigation", "search"):
-        return True
-    classes = _classes(el)
+    value = el.get("class")
+    classes = frozenset(value.split()) if value else frozenset()
     if classes and not NOISE_CLASSES.isdisjoint(classes):
         return True
-    if el.tag == "a":
-        if attrib.get("title") in PERMALINK_TITLES:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or el.get("role") in ("navigation", "search"):
+        return True
+    if tag == "a":
+        if el.get("title") in PERMALINK_TITLES:
             return True
-        label = attrib.get("aria-label", "")
+        label = el.get("aria-label", "")
         if label.startswith(("Direct link to", "Permalink to")):
             return True
         if "anchor" in classes and text_of(el).strip() in PERMALINK_TEXT:
             return True
         if "src" in classes:  # rustdoc's "source" links beside every item
             return True
-    return "toc" in classes and el.tag != "table"
+    return "toc" in classes and tag != "table"
 
 
 def _has_text(element: Element) -> bool:

@@ -71,11 +71,11 @@ class _Converter:
 
     def run(self, main: Element) -> tuple[str, Fidelity]:
         f = self.fidelity
-        f.pre_in = len(main.xpath(".//pre[not(ancestor::pre)]"))
-        f.tables_in = sum(not is_layout_table(t) for t in main.xpath(".//table[not(ancestor::table)]")) + sum(
+        f.pre_in = sum(1 for _ in main.iter("pre"))  # lxml filters by tag in C
+        f.tables_in = sum(not is_layout_table(t) for t in main.iter("table")) + sum(
             1 for d in main.iter("div") if _grid_columns(d)
         )
-        f.headings_in = len(main.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"))
+        f.headings_in = sum(1 for _ in main.iter("h1", "h2", "h3", "h4", "h5", "h6"))
         markdown = "\n\n".join(b for b in self.blocks(main) if b.strip())
         return markdown.strip(), f
 
@@ -137,7 +137,7 @@ class _Converter:
 
     def _is_block_content(self, el: Element) -> bool:
         """An inline-tagged element (span, a) wrapping block content is treated as a block."""
-        return el.tag in ("span", "a") and bool(el.xpath("./pre | ./div | ./p | ./table | ./ul | ./ol"))
+        return el.tag in ("span", "a") and any(c.tag in _WRAPPED_BLOCKS for c in el)
 
     # -- code ---------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class _Converter:
         if tag == "img":
             src = el.get("src") or el.get("data-src") or ""
             alt = _SPACE.sub(" ", el.get("alt") or "").strip()
-            return f"![{alt}]({_absolute(self.base, src)})" if src else alt
+            return f"![{alt}]({absolute(self.base, src)})" if src else alt
         inner = _text(el.text) + "".join(self.inline(c) + _text(c.tail) for c in el)
         if tag in ("strong", "b"):
             return _wrap(inner, "**")
@@ -274,7 +274,7 @@ class _Converter:
             return ""
         if not href or href.startswith(("#", "javascript:")):
             return label
-        return f"[{label}]({_absolute(self.base, href)})"
+        return f"[{label}]({absolute(self.base, href)})"
 
 
 def _text(value: str | None) -> str:
@@ -285,9 +285,22 @@ def _text(value: str | None) -> str:
     return _SPACE.sub(" ", value)
 
 
-@lru_cache(maxsize=4096)
-def _absolute(base: str, href: str) -> str:
-    return urljoin(base, href)
+_WRAPPED_BLOCKS = frozenset({"pre", "div", "p", "table", "ul", "ol"})
+
+
+def absolute(base: str, href: str) -> str:
+    """urljoin with the common cases first: absolute hrefs as they are, and a cache keyed
+    on the base's directory so a site's repeated relative links resolve once."""
+    if href.startswith(("http://", "https://")):
+        return href
+    if href.startswith("?"):
+        return urljoin(base, href)
+    return _join(base[: base.rfind("/") + 1], href)
+
+
+@lru_cache(maxsize=16384)
+def _join(directory: str, href: str) -> str:
+    return urljoin(directory, href)
 
 
 def _tidy_inline(text: str) -> str:

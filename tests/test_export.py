@@ -143,3 +143,13 @@ async def test_duplicates_and_repeated_blocks(site, db_path):
     # the version banner sits inside <main> on every page: detected from the store's counts, dropped
     assert "You are reading the documentation for version 2.0" not in paste
     assert paste.count("the scheduler keeps a queue of ready tasks") == 3 * 24
+
+
+async def test_fidelity_summary_adds_up_the_pages(job):
+    from docspasta.analytics import fidelity_summary
+
+    db, job_id, site = job
+    summary = fidelity_summary(db, job_id)
+    assert summary["pre_in"] == summary["fences_out"] == 5  # index, install, config, api, cli
+    assert summary["tables_in"] == summary["tables_out"] == 1
+    assert summary["pages by docs:sphinx"] == 10  # <article role="main"> on every fixture page

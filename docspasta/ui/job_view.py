@@ -15,7 +15,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from ..analytics import pages_frame, quality_histogram, skip_reasons
+from ..analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..errors import DocspastaError
 from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ExportResult, export
 from ..reads import events, page_detail
@@ -150,6 +150,12 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
     left.altair_chart(chart + rule, width="stretch", key="jv_histogram")
     right.caption("Skipped and failed, by reason")
     right.dataframe(skip_reasons(df), hide_index=True, width="stretch", key="jv_skips")
+    f = fidelity_summary(cfg.db_path, job.id)
+    by = ", ".join(f"{k.removeprefix('pages by ')}: {v}" for k, v in f.items() if k.startswith("pages by"))
+    right.caption(
+        f"Fidelity: code blocks {f['pre_in']} in the HTML → {f['fences_out']} fenced · tables {f['tables_in']} → "
+        f"{f['tables_out']} · headings {f['headings_in']} → {f['headings_out']} · pages by extractor: {by or '—'}"
+    )
 
     statuses = st.multiselect(
         "Show pages with status",

@@ -42,6 +42,16 @@ def _docbook_top(el: Element) -> bool:
     return parent is not None and parent.tag == "body" and not DOCBOOK_DIVS.isdisjoint(_classes(el))
 
 
+def _docutils_top_section(el: Element) -> bool:
+    """The outermost docutils section holding the page's h1: any Sphinx theme's content,
+    including themes with no role=main marker (Django's YUI layout, old custom themes)."""
+    if not (el.tag == "section" or "section" in _classes(el)):
+        return False
+    if not any(child.tag == "h1" for child in el):
+        return False
+    return not any(a.tag == "section" or "section" in _classes(a) for a in el.iterancestors())
+
+
 def _always(el: Element) -> bool:
     return True
 
@@ -65,6 +75,8 @@ MAIN_RULES: tuple[tuple[str, str | None, Callable[[Element], bool]], ...] = (
     ("gitbook", "div", _has_class("markdown-section")),
     ("docbook", "div", _docbook_top),
     ("mkdocs", "div", _attr("role", "main")),
+    ("sphinx", "div", _docutils_top_section),
+    ("sphinx", "section", _docutils_top_section),
     ("generic", "main", _always),
     ("generic", "article", _always),
     ("generic", None, _attr("role", "main")),

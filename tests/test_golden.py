@@ -117,3 +117,23 @@ def _fenced_blocks(markdown: str) -> list[str]:
         elif fence is not None:
             current.append(line[indent:] if line[:indent].strip() == "" else line)
     return blocks
+
+
+def test_a_sphinx_theme_without_role_main_is_found_by_its_docutils_sections():
+    # Django's "djangodocs" theme: YUI layout divs, no role="main" anywhere.
+    html = b"""<html><head><title>URL dispatcher</title></head><body><div class="document">
+    <div id="hd"><div class="nav">Home | Table of contents | Index</div></div>
+    <div id="bd"><div id="yui-main"><div class="yui-b"><div class="yui-g" id="topics-http-urls">
+      <div class="section" id="s-url-dispatcher"><h1>URL dispatcher<a class="headerlink" href="#x">\xc2\xb6</a></h1>
+        <p>A clean, elegant URL scheme is an important detail in a high-quality Web application.</p>
+        <div class="section" id="s-example"><h2>Example</h2>
+          <div class="highlight-default notranslate"><div class="highlight"><pre>urlpatterns = [
+    path('articles/2003/', views.special_case_2003),
+]</pre></div></div></div></div>
+    </div></div></div><div class="yui-b" id="sidebar"><h3>Browse</h3><ul><li>Prev: Views</li></ul></div></div>
+    </div></body></html>"""
+    page = extract_page(ExtractInput("http://docs.local/topics/http/urls.html", html))
+    assert page.extractor == "docs:sphinx"
+    assert page.markdown.startswith("# URL dispatcher\n\nA clean, elegant URL scheme")
+    assert "```\nurlpatterns = [\n    path('articles/2003/', views.special_case_2003),\n]\n```" in page.markdown
+    assert "Browse" not in page.markdown and "Table of contents" not in page.markdown

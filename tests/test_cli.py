@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 from fixture_server import FixtureServer
@@ -73,6 +74,17 @@ def test_crawl_json_summary_then_export_and_jobs(site, tmp_path):
     assert job_id in listing.stdout and "completed" in listing.stdout
     as_json = json.loads(run("jobs", "--db", str(db), "--json").stdout)
     assert [j["job_id"] for j in as_json] == [job_id]
+
+    for fmt, name in (("llms", "llms.txt"), ("llms-full", "full.txt"), ("jsonl", "pages.jsonl"), ("zip", "p.zip")):
+        made = run("export", job_id, "--db", str(db), "--format", fmt, "--out", str(tmp_path / name))
+        assert made.returncode == 0, made.stderr
+        assert f"{fmt}: 10 pages" in made.stderr and "tokens (o200k)" in made.stderr
+    assert (tmp_path / "llms.txt").read_text().startswith("# Widgetry docs\n\n> ")
+    assert (tmp_path / "full.txt").read_text().count("\nSource: ") == 10
+    assert len([json.loads(line) for line in (tmp_path / "pages.jsonl").read_text().splitlines()]) == 10
+    assert "docs/guide/config.md" in zipfile.ZipFile(tmp_path / "p.zip").namelist()
+    budget = run("export", job_id, "--db", str(db), "--max-tokens", "1500", "--out", str(tmp_path / "small.md"))
+    assert budget.returncode == 0 and "left out to fit 1,500 tokens" in budget.stderr
 
     missing = run("export", "nosuchjob", "--db", str(db))
     assert missing.returncode == 2 and "no job 'nosuchjob'" in missing.stderr

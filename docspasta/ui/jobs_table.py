@@ -27,7 +27,6 @@ def render(cfg: UIConfig) -> None:
         return
     if not jobs:
         st.info("No crawls yet. Start one on the home page.")
-        st.page_link("app.py", label="New crawl", icon="🍝")
         return
     st.dataframe(_frame(jobs), hide_index=True, width="stretch", key="jobs_table")
     by_id = {j.id: j for j in jobs}

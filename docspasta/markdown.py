@@ -334,7 +334,13 @@ def is_layout_table(table: Element) -> bool:
     if len(cells) <= 1:
         return True
     has_header = any(c.tag == "th" for c in cells) or bool(table.xpath("./thead"))
-    return not has_header and any(b.tag in ("ul", "ol", "dl", "table", "pre", "div") for c in cells for b in c)
+    if has_header:
+        return False
+    # cells holding lists, code, nested tables or several paragraphs are page layout
+    return any(
+        any(b.tag in ("ul", "ol", "dl", "table", "pre", "div") for b in c) or sum(b.tag == "p" for b in c) > 1
+        for c in cells
+    )
 
 
 def _unwrap(el: Element) -> None:

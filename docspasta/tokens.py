@@ -43,7 +43,27 @@ def _encoding():
     return bpe_openai.get_encoding("o200k_base")
 
 
+CHUNK_CHARS = 200_000  # bpe-openai refuses inputs past ~1 MB ("too long to encode safely")
+
+
 def count(text: str) -> int:
-    """Exact o200k_base token count (the GPT-4o family's tokenizer)."""
+    """Exact o200k_base token count (the GPT-4o family's tokenizer).
+
+    Long texts are counted in chunks cut at blank lines, which are token boundaries in
+    Markdown, so the sum equals the count of the whole.
+    """
     encoding = _encoding()
-    return len(encoding.encode_ordinary(text)) if encoding is not None else estimate(text)
+    if encoding is None:
+        return estimate(text)
+    return sum(len(encoding.encode_ordinary(chunk)) for chunk in _chunks(text))
+
+
+def _chunks(text: str) -> list[str]:
+    chunks, start = [], 0
+    while len(text) - start > CHUNK_CHARS:
+        cut = text.rfind("\n\n", start, start + CHUNK_CHARS)
+        cut = cut + 2 if cut > start else start + CHUNK_CHARS
+        chunks.append(text[start:cut])
+        start = cut
+    chunks.append(text[start:])
+    return chunks

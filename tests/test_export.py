@@ -153,3 +153,9 @@ async def test_fidelity_summary_adds_up_the_pages(job):
     assert summary["pre_in"] == summary["fences_out"] == 5  # index, install, config, api, cli
     assert summary["tables_in"] == summary["tables_out"] == 1
     assert summary["pages by docs:sphinx"] == 10  # <article role="main"> on every fixture page
+
+
+def test_exact_count_past_the_tokenizer_input_limit():
+    unit = "The widget renders text in every theme.\n\n"
+    text = unit * 60_000  # 2.5 MB: bpe-openai alone refuses inputs past ~1 MB
+    assert count(text) == 60_000 * count(unit)

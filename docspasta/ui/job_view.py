@@ -222,7 +222,11 @@ def _result(cfg: UIConfig, job: JobRecord) -> None:
         help="Keep the best pages (by quality, then structure) whose sections fit this many o200k tokens.",
     )  # fmt: skip
     args = (str(cfg.db_path), job.id, threshold, budget or None, job.completed, job.finished_at)
-    paste = cached_export(*args, "paste")
+    try:
+        paste = cached_export(*args, "paste")
+    except (DocspastaError, ValueError) as exc:
+        st.error(f"The paste could not be built: {exc}")
+        return
     notes = [f"{paste.pages} pages", f"{paste.tokens:,} tokens (o200k)"]
     if paste.below_threshold:
         notes.append(f"{paste.below_threshold} below the threshold left out")

@@ -105,6 +105,9 @@ def select(
             page = replace(page, markdown=markdown)
         kept.append(page)
     kept.sort(key=lambda p: site_order(p.url))
+    site = _site_part(job.site_title or "", len(kept))
+    if site:  # "Page — Site" on every page: the site part is noise in a paste that names the site once
+        kept = [replace(p, title=short_title(p.title, site)) for p in kept]
     selection = Selection(job, kept, cutoff, below, repeated_blocks_removed=removed, max_tokens=max_tokens)
     return _fit(selection, max_tokens) if max_tokens else selection
 
@@ -202,12 +205,27 @@ def page_path(url: str) -> str:
 # -- pieces ---------------------------------------------------------------------------
 
 
+SEPARATORS = (" — ", " – ", " | ", " - ")
+
+
 def site_title(selection: Selection) -> str:
     job = selection.job
     title = job.site_title or job.start_url
-    for separator in (" — ", " – ", " | ", " - "):  # "Page — Site" keeps the site part
-        if separator in title and len(selection.pages) > 1:
-            return title.rsplit(separator, 1)[-1].strip() or title
+    return _site_part(title, len(selection.pages)) or title
+
+
+def _site_part(title: str, pages: int) -> str:
+    """ "Page — Site" titles: the site part (when there is more than one page)."""
+    for separator in SEPARATORS:
+        if separator in title and pages > 1:
+            return title.rsplit(separator, 1)[-1].strip()
+    return ""
+
+
+def short_title(title: str, site: str) -> str:
+    for separator in SEPARATORS:
+        if title.endswith(separator + site) and len(title) > len(separator + site):
+            return title[: -len(separator + site)].strip()
     return title
 
 

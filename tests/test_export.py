@@ -32,6 +32,7 @@ async def test_paste_round_trip(job):
     assert len(contents) == out.pages
     titles = [re.search(r"^## (.+)$", s, re.M).group(1) for s in sections[1:]]
     assert [t for t, _ in contents] == titles
+    assert "Configuration" in titles and not any(t.endswith("Widgetry docs") for t in titles)  # site part dropped
     assert out.tokens == count(text) and out.tokens > 1000
 
 

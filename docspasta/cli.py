@@ -43,6 +43,7 @@ FLAGS = {
     "headers": "--header",
     "keep_html": "--no-keep-html",
     "strategy": "--strategy",
+    "processing": "--processing",
     "max_bytes": "--max-bytes",
     "extract_timeout": "--extract-timeout",
     "url": "URL",
@@ -83,6 +84,7 @@ def main() -> None:
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help=DOCS["headers"])
 @click.option("--no-keep-html", "keep_html", flag_value=False, default=None, help="Do not store raw HTML.")
 @click.option("--strategy", help=DOCS["strategy"])
+@click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
 @click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
 @click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])
 @db_option

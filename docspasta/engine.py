@@ -30,7 +30,7 @@ from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
 from .store import JobRecord, PageOutcome, Store
-from .strategies import get_strategy
+from .strategies import get_strategy, score_url
 from .urls import Scope, dedup_key, directory_of
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,8 @@ class _Crawl:
         self._beat_at = time.monotonic()
         s = self.settings
         self.lease_seconds = max(300.0, 4 * (s.timeout * (s.retries + 1) + s.extract_timeout))
-        self.max_batches = max(2, -(-s.concurrency // s.batch_size) + 1)
+        self.batch_size = 1 if s.processing == "per-url" else s.batch_size
+        self.max_batches = max(2, -(-s.concurrency // self.batch_size) + 1)
 
     # -- the three steps ------------------------------------------------------------
 
@@ -157,7 +158,7 @@ class _Crawl:
         claim = claims[0]
         fetched = await self._fetch(claim, check_hop=None)
         if isinstance(fetched, PageOutcome):
-            self.store.commit_batch(self.job.id, [fetched])
+            self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
             return f"start page failed: {fetched.reason} ({claim.url})"
         host = fetched.final_url.split("://", 1)[1].split("/", 1)[0]
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
@@ -165,7 +166,7 @@ class _Crawl:
         self.store.set_scope(
             self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None
         )
-        self.store.commit_batch(self.job.id, [outcome])
+        self.store.commit_batch(self.job.id, [outcome], max_depth=self.settings.max_depth)
         self._after_commit()
         if outcome.status == "failed":
             return f"start page failed: {outcome.reason} ({claim.url})"
@@ -179,7 +180,7 @@ class _Crawl:
                 return {"cancel": "cancelled", "pause": "paused"}[control]
             budget = s.max_pages - self.completed - sum(inflight.values())
             if budget > 0 and len(inflight) < self.max_batches:
-                claims = self.store.claim(self.job.id, min(s.batch_size, budget), self.strategy, self.lease_seconds)
+                claims = self.store.claim(self.job.id, min(self.batch_size, budget), self.strategy, self.lease_seconds)
                 if claims:
                     inflight[asyncio.create_task(self._batch(claims))] = len(claims)
                     continue
@@ -194,7 +195,7 @@ class _Crawl:
 
     async def _batch(self, claims: list[Claim]) -> None:
         outcomes = await asyncio.gather(*(self._page(c) for c in claims))
-        self.store.commit_batch(self.job.id, list(outcomes))
+        self.store.commit_batch(self.job.id, list(outcomes), max_depth=self.settings.max_depth)
         self._after_commit()
 
     async def _page(self, claim: Claim) -> PageOutcome:
@@ -258,7 +259,7 @@ class _Crawl:
             content_hash=page.content_hash,
             words=page.words,
             html_gz=page.html_gz,
-            links=self._classify(page.links, claim.depth + 1, claim.url),
+            links=self._classify(page.links, page.anchors, claim.depth + 1, claim.url),
             **base,
         )
 
@@ -271,16 +272,17 @@ class _Crawl:
             raise KnownTargetError(url)
         return None
 
-    def _classify(self, urls: tuple[str, ...], depth: int, source: str) -> list[NewLink]:
+    def _classify(self, urls: tuple[str, ...], anchors: tuple[str, ...], depth: int, source: str) -> list[NewLink]:
         assert self.scope is not None
         links = []
-        for url in urls:
+        scored = self.strategy.name == "best-first"
+        for url, anchor in zip(urls, anchors or ("",) * len(urls), strict=False):
             reason = self.scope.reason_to_skip(url)
             if reason is None and depth > self.settings.max_depth:
                 reason = "depth"
-            links.append(
-                NewLink(url, dedup_key(url), depth, source, "link", "pending" if reason is None else "skipped", reason)
-            )
+            status = "pending" if reason is None else "skipped"
+            score = score_url(url, anchor) if scored and reason in (None, "depth") else 0.0
+            links.append(NewLink(url, dedup_key(url), depth, source, "link", status, reason, score))
         return links
 
     # -- bookkeeping --------------------------------------------------------------------

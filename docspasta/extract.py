@@ -58,6 +58,7 @@ class ExtractedPage:
     block_hashes: tuple[str, ...] = ()
     fidelity: dict[str, int] = field(default_factory=dict)
     needs_javascript: bool = False
+    anchors: tuple[str, ...] = ()  # each link's anchor text, aligned with `links`
 
     @property
     def has_content(self) -> bool:
@@ -67,13 +68,13 @@ class ExtractedPage:
 def extract_page(item: ExtractInput) -> ExtractedPage:
     started = time.perf_counter()
     tree = parse(decode_html(item.body, item.charset))
-    markdown, title, links, extractor = "", "", (), "none"
+    markdown, title, links, anchors, extractor = "", "", (), (), "none"
     link_chars = text_chars = 0
     fidelity: dict[str, int] = {}
     needs_js = False
     if tree is not None:
         base = _base_url(tree, item.url)
-        links = _links(tree, base)
+        links, anchors = _links(tree, base)
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
@@ -101,6 +102,7 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         block_hashes=block_hashes(markdown),
         fidelity=fidelity,
         needs_javascript=needs_js,
+        anchors=anchors,
     )
 
 
@@ -170,8 +172,9 @@ def _base_url(tree: Element, page_url: str) -> str:
     return page_url
 
 
-def _links(tree: Element, base: str) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
+def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Absolute, normalised link targets in page order, and the first anchor text of each."""
+    seen: dict[str, str] = {}
     directory = base[: base.rfind("/") + 1]
     for element in tree.iter("a", "area"):
         href = element.get("href")
@@ -179,11 +182,11 @@ def _links(tree: Element, base: str) -> tuple[str, ...]:
             continue
         # urljoin depends on the base's directory only, unless the href is a bare query
         url = _resolve(base if href.startswith("?") or "://" in href[:12] else directory, href)
-        if url is not None:
-            seen.setdefault(url)
+        if url is not None and url not in seen:
+            seen[url] = " ".join(text_of(element).split())[:120]
             if len(seen) >= MAX_LINKS_PER_PAGE:
                 break
-    return tuple(seen)
+    return tuple(seen), tuple(seen.values())
 
 
 @lru_cache(maxsize=16384)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from .strategies import Strategy
@@ -33,6 +34,7 @@ class NewLink:
     found_by: str
     status: str  # 'pending' or 'skipped'
     reason: str | None = None
+    score: float = 0.0
 
 
 def claim(conn: sqlite3.Connection, job_id: str, limit: int, strategy: Strategy, lease_seconds: float) -> list[Claim]:
@@ -85,35 +87,73 @@ def release(conn: sqlite3.Connection, job_id: str, page_ids: list[int] | None = 
     return conn.execute(f"UPDATE pages SET status = 'pending', lease_until = NULL {sql}", params).rowcount
 
 
-def add_links(conn: sqlite3.Connection, job_id: str, links: list[NewLink], now: float) -> int:
-    """Insert unseen links; lower the depth of known, uncrawled ones. Returns rows added."""
+def add_links(
+    conn: sqlite3.Connection, job_id: str, links: list[NewLink], now: float, *, max_depth: int | None = None
+) -> int:
+    """Insert unseen links; a shorter path to a known page lowers its depth. Returns rows added."""
     before = conn.total_changes
     conn.executemany(
         "INSERT OR IGNORE INTO pages "
-        "(job_id, url, url_key, depth, discovered_from, found_by, status, reason, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(job_id, l.url, l.url_key, l.depth, l.discovered_from, l.found_by, l.status, l.reason, now) for l in links],
-    )
+        "(job_id, url, url_key, depth, discovered_from, found_by, status, reason, score, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(job_id, l.url, l.url_key, l.depth, l.discovered_from, l.found_by, l.status, l.reason, l.score, now)
+         for l in links],
+    )  # fmt: skip
     added = conn.total_changes - before
-    # A shorter path to a page not yet crawled: take the smaller depth, and a page
-    # skipped only for depth comes back if the new depth is allowed.
-    conn.executemany(
-        """
-        UPDATE pages SET depth = :depth, discovered_from = :src,
-            status = CASE WHEN status = 'skipped' AND reason = 'depth' AND :status = 'pending'
-                          THEN 'pending' ELSE status END,
-            reason = CASE WHEN status = 'skipped' AND reason = 'depth' AND :status = 'pending'
-                          THEN NULL ELSE reason END
-        WHERE job_id = :job AND url_key = :key AND depth > :depth
-          AND (status = 'pending' OR (status = 'skipped' AND reason = 'depth'))
-        """,
-        [
-            {"depth": l.depth, "src": l.discovered_from, "status": l.status, "job": job_id, "key": l.url_key}
-            for l in links
-            if l.found_by != "alias"
-        ],
-    )
+    wanted = {l.url_key: l.depth for l in links if l.found_by != "alias" and l.reason in (None, "depth")}
+    for key, depth in _deeper_than(conn, job_id, wanted).items():
+        lower_depth(conn, job_id, key, depth, max_depth)
     return added
+
+
+def _deeper_than(conn: sqlite3.Connection, job_id: str, wanted: dict[str, int]) -> dict[str, int]:
+    """Of the given keys, those stored with a larger depth than the new one."""
+    found: dict[str, int] = {}
+    keys = list(wanted)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for key, depth in conn.execute(
+            f"SELECT url_key, depth FROM pages WHERE job_id = ? AND url_key IN ({marks})", [job_id, *chunk]
+        ):
+            if depth > wanted[key]:
+                found[key] = wanted[key]
+    return found
+
+
+def lower_depth(conn: sqlite3.Connection, job_id: str, key: str, depth: int, max_depth: int | None) -> None:
+    """Give a page its shorter depth and pass it on to what it links to, if it was crawled.
+
+    A page skipped for depth comes back to the frontier once its depth is allowed; pages
+    skipped for other reasons (out of scope, duplicates) are not pages of the crawl.
+    """
+    queue = deque([(key, depth)])
+    while queue:
+        key, depth = queue.popleft()
+        row = conn.execute(
+            "SELECT id, depth, status, reason FROM pages WHERE job_id = ? AND url_key = ?", (job_id, key)
+        ).fetchone()
+        if row is None or row[1] <= depth:
+            continue
+        page_id, _, status, reason = row
+        if status == "skipped" and reason != "depth":
+            continue
+        revive = status == "skipped" and max_depth is not None and depth <= max_depth
+        conn.execute(
+            "UPDATE pages SET depth = ?, status = CASE WHEN ? THEN 'pending' ELSE status END, "
+            "reason = CASE WHEN ? THEN NULL ELSE reason END WHERE id = ?",
+            (depth, revive, revive, page_id),
+        )
+        if status == "completed":
+            children = conn.execute("SELECT to_key FROM links WHERE job_id = ? AND from_id = ?", (job_id, page_id))
+            queue.extend((child, depth + 1) for (child,) in children)
+
+
+def record_outlinks(conn: sqlite3.Connection, job_id: str, page_id: int, keys: list[str]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO links (job_id, from_id, to_key) VALUES (?, ?, ?)",
+        [(job_id, page_id, key) for key in keys],
+    )
 
 
 def skip_pending(conn: sqlite3.Connection, job_id: str, reason: str) -> int:

@@ -142,3 +142,15 @@ def m002_docs_markdown(db: Database) -> None:
         "CREATE TABLE blocks (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
         "hash TEXT NOT NULL, pages INTEGER NOT NULL, PRIMARY KEY (job_id, hash)) WITHOUT ROWID"
     )
+
+
+@migrations()
+def m003_strategies(db: Database) -> None:
+    """Best-first scores per URL, and each crawled page's in-scope outlinks: when a shorter
+    path reaches a page already crawled, its children's depths are lowered through them."""
+    db.execute("ALTER TABLE pages ADD COLUMN score REAL NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX pages_best ON pages (job_id, status, score DESC, depth, id)")
+    db.execute(
+        "CREATE TABLE links (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
+        "from_id INTEGER NOT NULL, to_key TEXT NOT NULL, PRIMARY KEY (job_id, from_id, to_key)) WITHOUT ROWID"
+    )

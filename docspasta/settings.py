@@ -19,6 +19,7 @@ from .errors import InvalidSettingError
 from .strategies import STRATEGIES
 from .urls import check_start_url, compile_glob
 
+PROCESSING_MODES = ("batched", "per-url")
 DEFAULT_USER_AGENT = "docspasta/0.1 (documentation-to-Markdown crawler; +python-httpx)"
 
 
@@ -61,6 +62,11 @@ class CrawlSettings:
     headers: tuple[tuple[str, str], ...] = _f((), "Extra request headers as (name, value) pairs.")
     keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
     strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
+    processing: str = _f(
+        "batched",
+        "batched: claim batch_size pages, fetch them concurrently, commit once; per-url: claim, fetch and "
+        "commit one page at a time (same concurrency).",
+    )
     max_bytes: int = _f(
         10 * 1024 * 1024, "Largest response body accepted, in bytes (enforced while streaming).", lo=1024, hi=1024**3
     )
@@ -82,6 +88,8 @@ class CrawlSettings:
             raise InvalidSettingError("scope_prefix", self.scope_prefix, "a URL path starting with '/'")
         if self.strategy not in STRATEGIES:
             raise InvalidSettingError("strategy", self.strategy, "one of " + ", ".join(STRATEGIES))
+        if self.processing not in PROCESSING_MODES:
+            raise InvalidSettingError("processing", self.processing, "one of " + ", ".join(PROCESSING_MODES))
 
     # -- conversion -----------------------------------------------------------------
 

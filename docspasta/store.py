@@ -299,7 +299,7 @@ class Store:
         with self.transaction() as conn:
             return frontier.skip_pending(conn, job_id, reason)
 
-    def commit_batch(self, job_id: str, outcomes: list[PageOutcome]) -> None:
+    def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         """Write a batch — pages, their links, events, counters — in one transaction."""
         now = time.time()
         with self.transaction() as conn:
@@ -307,7 +307,11 @@ class Store:
                 outcome = self._dedupe(conn, job_id, outcome)
                 self._write_page(conn, job_id, outcome, now)
                 if outcome.links:
-                    frontier.add_links(conn, job_id, outcome.links, now)
+                    links = _at_current_depth(conn, outcome, max_depth)
+                    frontier.add_links(conn, job_id, links, now, max_depth=max_depth)
+                    if outcome.status == "completed":
+                        crawlable = [l.url_key for l in links if l.reason in (None, "depth")]
+                        frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable)
                 self._event(
                     conn,
                     job_id,
@@ -420,6 +424,22 @@ class Store:
             "INSERT INTO events (job_id, ts, type, url, payload) VALUES (?, ?, ?, ?, ?)",
             (job_id, time.time(), type_, url, json.dumps(payload) if payload else None),
         )
+
+
+def _at_current_depth(conn: sqlite3.Connection, o: PageOutcome, max_depth: int | None) -> list[NewLink]:
+    """A page's depth may have been lowered while it was in flight: its links take the
+    page's depth now, not the one it was claimed at."""
+    row = conn.execute("SELECT depth FROM pages WHERE id = ?", (o.page_id,)).fetchone()
+    if row is None or max_depth is None or row[0] == o.depth:
+        return o.links
+    depth = row[0] + 1
+    status, reason = ("pending", None) if depth <= max_depth else ("skipped", "depth")
+    return [
+        replace(l, depth=depth, status=status, reason=reason)
+        if l.reason in (None, "depth")
+        else replace(l, depth=depth)
+        for l in o.links
+    ]
 
 
 NEAR_DUPLICATE_JACCARD = 0.8

@@ -208,3 +208,13 @@ def _all(at: AppTest):
         children = getattr(node, "children", None)
         if children:
             stack.extend(children.values())
+
+
+def test_strategy_and_processing_reach_the_job(site, app_db):
+    at = new_app()
+    at.selectbox(key="f_strategy").select("best-first")
+    at.selectbox(key="f_processing").select("per-url")
+    start(at, site.url("/docs/guide/index.html"))
+    [job] = list_jobs(app_db)
+    assert (job.settings.strategy, job.settings.processing) == ("best-first", "per-url")
+    wait_done(app_db, job.id)

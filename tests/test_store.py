@@ -37,14 +37,14 @@ def add(store, job_id, *links):
     with store.transaction() as conn:
         from docspasta import frontier
 
-        frontier.add_links(conn, job_id, list(links), time.time())
+        frontier.add_links(conn, job_id, list(links), time.time(), max_depth=2)
 
 
 def test_migrations_are_idempotent(db_path):
     Store(db_path).close()
     with Store(db_path) as again:
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_initial", "m002_docs_markdown"]
+    assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies"]
 
 
 def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
@@ -133,3 +133,26 @@ def test_cancel_request_reaches_the_heartbeat_and_delete_cascades(store, job):
     store.delete_job(job)
     assert store.conn.execute("SELECT count(*) FROM pages").fetchone()[0] == 0
     assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+
+
+def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job):
+    """x was crawled at depth 3 (the long way) and its link y skipped for depth; a shorter
+    path to x arrives later: x becomes depth 2 and y, now at depth 3, returns to the frontier."""
+    from docspasta import frontier
+
+    start = store.claim(job, 1, BFS, 60)[0]
+    x_link = link("https://x.org/docs/x", 3)
+    store.commit_batch(job, [PageOutcome(start.page_id, start.url, "completed", markdown="s", links=[x_link])],
+                       max_depth=3)  # fmt: skip
+    x_id = store.conn.execute("SELECT id FROM pages WHERE url_key = 'x.org/docs/x'").fetchone()[0]
+    store.conn.execute("UPDATE pages SET status = 'processing' WHERE id = ?", (x_id,))
+    store.conn.commit()
+    y_link = link("https://x.org/docs/y", 4, "skipped", "depth")
+    store.commit_batch(job, [PageOutcome(x_id, x_link.url, "completed", markdown="x", depth=3, links=[y_link])],
+                       max_depth=3)  # fmt: skip
+    y = store.conn.execute("SELECT status, reason FROM pages WHERE url_key = 'x.org/docs/y'").fetchone()
+    assert tuple(y) == ("skipped", "depth")
+    with store.transaction() as conn:
+        frontier.add_links(conn, job, [link("https://x.org/docs/x", 2)], time.time(), max_depth=3)
+    rows = dict(store.conn.execute("SELECT url_key, depth || ':' || status FROM pages WHERE url_key LIKE '%/docs/_'"))
+    assert rows == {"x.org/docs/x": "2:completed", "x.org/docs/y": "3:pending"}

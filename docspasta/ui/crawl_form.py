@@ -8,7 +8,8 @@ import streamlit as st
 
 from ..errors import StoreError
 from ..reads import running_job_count
-from ..settings import PRESETS, CrawlSettings, field_docs, validation_errors
+from ..settings import PRESETS, PROCESSING_MODES, CrawlSettings, field_docs, validation_errors
+from ..strategies import STRATEGIES
 from . import session
 from .config import UIConfig
 
@@ -25,6 +26,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "f_timeout": ("timeout", 10.0),
     "f_include": ("include", ""),
     "f_exclude": ("exclude", ""),
+    "f_strategy": ("strategy", "bfs"),
+    "f_processing": ("processing", "batched"),
 }
 FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
@@ -57,6 +60,9 @@ def render(cfg: UIConfig) -> None:
     right.number_input("Per-page timeout (s)", 0.1, 600.0, step=0.5, key="f_timeout", help=DOCS["timeout"])
     for field in ("max_pages", "max_depth", "quality_threshold", "concurrency", "batch_size", "timeout"):
         _error(errors, field)
+    order, mode = st.columns(2)
+    order.selectbox("Strategy", list(STRATEGIES), key="f_strategy", help=DOCS["strategy"])
+    mode.selectbox("Processing", list(PROCESSING_MODES), key="f_processing", help=DOCS["processing"])
     inc, exc = st.columns(2)
     inc.text_area("Include patterns (one per line)", key="f_include", placeholder="/docs/**", help=DOCS["include"])
     exc.text_area("Exclude patterns (one per line)", key="f_exclude", placeholder="**/changelog*", help=DOCS["exclude"])

@@ -1,0 +1,68 @@
+"""Every strategy on fixture sites of known shape: order, exact depth, exact budgets."""
+
+from __future__ import annotations
+
+import pytest
+
+from docspasta import crawl_async
+from docspasta.reads import pages
+from docspasta.strategies import score_url
+
+ONE_AT_A_TIME = {"concurrency": 1, "batch_size": 1, "timeout": 2.0, "retries": 0}
+
+
+def completed(db, job_id, base):
+    rows = pages(db, job_id, status="completed")
+    return {r["url"].removeprefix(base): r for r in rows}
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "best-first"])
+async def test_depth_is_the_shortest_link_distance_under_every_strategy(site, db_path, strategy):
+    result = await crawl_async(site.url("/paths/index.html"), db=db_path, max_depth=3, strategy=strategy,
+                               **ONE_AT_A_TIME)  # fmt: skip
+    done = completed(db_path, result.job_id, site.base)
+    assert set(done) == {"/paths/index.html", "/paths/a1.html", "/paths/a2.html", "/paths/b1.html",
+                         "/paths/x.html", "/paths/y.html"}  # fmt: skip
+    assert done["/paths/x.html"]["depth"] == 2 and done["/paths/y.html"]["depth"] == 3
+    z = {r["url"].removeprefix(site.base): r for r in pages(db_path, result.job_id)}["/paths/z.html"]
+    assert (z["status"], z["reason"], z["depth"]) == ("skipped", "depth", 4)
+    assert "/paths/z.html" not in site.fetched()
+
+
+async def test_best_first_fetches_documentation_before_blog_and_legal_pages(site, db_path):
+    result = await crawl_async(site.url("/ranked/index.html"), db=db_path, max_pages=3, strategy="best-first",
+                               **ONE_AT_A_TIME)  # fmt: skip
+    assert set(completed(db_path, result.job_id, site.base)) == {
+        "/ranked/index.html", "/ranked/reference/api.html", "/ranked/guide/start.html"
+    }  # fmt: skip
+    bfs = await crawl_async(site.url("/ranked/index.html"), db=db_path, max_pages=3, **ONE_AT_A_TIME)
+    assert "/ranked/blog/post.html" in completed(db_path, bfs.job_id, site.base)  # discovery order, for contrast
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "best-first"])
+@pytest.mark.parametrize("processing", ["batched", "per-url"])
+async def test_budgets_are_exact_under_every_strategy_and_mode(site, db_path, strategy, processing):
+    result = await crawl_async(site.url("/docs/index.html"), db=db_path, max_pages=4, max_depth=5,
+                               strategy=strategy, processing=processing, concurrency=4, batch_size=3,
+                               timeout=1.0, retries=0)  # fmt: skip
+    assert result.completed == 4
+    rows = {r["url"].removeprefix(site.base): r for r in pages(db_path, result.job_id)}
+    for path in set(site.fetched()):
+        assert rows[path]["reason"] != "max pages reached", path
+
+
+async def test_per_url_processing_stores_the_same_pages_as_batched(site, db_path):
+    batched = await crawl_async(site.url("/docs/index.html"), db=db_path, timeout=1.0, retries=1)
+    per_url = await crawl_async(site.url("/docs/index.html"), db=db_path, timeout=1.0, retries=1,
+                                processing="per-url")  # fmt: skip
+    assert set(completed(db_path, batched.job_id, site.base)) == set(completed(db_path, per_url.job_id, site.base))
+
+
+def test_url_scores():
+    assert (
+        score_url("https://x.org/docs/api/reference.html", "API reference")
+        > score_url("https://x.org/docs/guide/install.html", "Installing")
+        > score_url("https://x.org/blog/2024/post.html", "Our news")
+        > score_url("https://x.org/legal/terms.html")
+    )
+    assert score_url("https://x.org/docs/search.html?q=x") < score_url("https://x.org/docs/intro.html")

@@ -44,6 +44,7 @@ FLAGS = {
     "keep_html": "--no-keep-html",
     "strategy": "--strategy",
     "processing": "--processing",
+    "use_sitemaps": "--no-sitemaps",
     "max_bytes": "--max-bytes",
     "extract_timeout": "--extract-timeout",
     "url": "URL",
@@ -84,6 +85,7 @@ def main() -> None:
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help=DOCS["headers"])
 @click.option("--no-keep-html", "keep_html", flag_value=False, default=None, help="Do not store raw HTML.")
 @click.option("--strategy", help=DOCS["strategy"])
+@click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
 @click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
 @click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
 @click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])

@@ -81,14 +81,15 @@ class Fetcher:
         if self._client is not None:
             await self._client.aclose()
 
-    async def fetch(self, url: str, *, check_hop: HopCheck | None = None) -> FetchedPage:
-        """Fetch one HTML page, retrying transient failures; raise FetchError on failure."""
+    async def fetch(self, url: str, *, check_hop: HopCheck | None = None, html_only: bool = True) -> FetchedPage:
+        """Fetch one HTML page (or, with html_only=False, any resource such as a sitemap),
+        retrying transient failures; raise FetchError on failure."""
         attempts = self._settings.retries + 1
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
             try:
                 async with asyncio.timeout(self._settings.timeout):
-                    final_url, response, body = await self._follow(url, check_hop)
+                    final_url, response, body = await self._follow(url, check_hop, html_only)
             except TimeoutError:
                 error: FetchError = FetchTimeoutError(f"timed out after {self._settings.timeout:g} s")
             except FetchError as exc:
@@ -116,7 +117,9 @@ class Fetcher:
             await asyncio.sleep(_retry_delay(error, attempt))
         raise AssertionError("unreachable")
 
-    async def _follow(self, url: str, check_hop: HopCheck | None) -> tuple[str, httpx.Response, bytes]:
+    async def _follow(
+        self, url: str, check_hop: HopCheck | None, html_only: bool = True
+    ) -> tuple[str, httpx.Response, bytes]:
         assert self._client is not None, "use Fetcher as an async context manager"
         current = url
         seen = {url}
@@ -127,12 +130,13 @@ class Fetcher:
                     continue
                 if response.status_code >= 400:
                     raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
-                _require_html(response)
-                body = await self._read_capped(response)
+                if html_only:
+                    _require_html(response)
+                body = await self._read_capped(response, html_only)
                 return current, response, body
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: httpx.Response, html_only: bool = True) -> bytes:
         cap = self._settings.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -145,7 +149,7 @@ class Fetcher:
                 raise ResponseTooLargeError(f"response exceeds the {cap:,} byte cap")
             chunks.append(chunk)
         body = b"".join(chunks)
-        if not response.headers.get("content-type") and not _looks_like_html(body):
+        if html_only and not response.headers.get("content-type") and not _looks_like_html(body):
             raise NotHTMLError("not HTML: no Content-Type and the body does not look like HTML")
         return body
 

@@ -295,6 +295,13 @@ class Store:
         with self.transaction() as conn:
             frontier.release(conn, job_id, page_ids)
 
+    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+        """Add URLs found outside pages (sitemaps) with the event that says where from."""
+        with self.transaction() as conn:
+            added = frontier.add_links(conn, job_id, links, time.time(), max_depth=max_depth)
+            self._event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
+        return added
+
     def skip_pending(self, job_id: str, reason: str) -> int:
         with self.transaction() as conn:
             return frontier.skip_pending(conn, job_id, reason)

@@ -39,6 +39,12 @@ STRATEGIES: dict[str, Strategy] = {
             "Depth-first: follow the newest, deepest links first.",
         ),
         Strategy(
+            "sitemap-first",
+            "CASE WHEN found_by = 'sitemap' THEN 0 ELSE 1 END, score DESC, depth, id",
+            False,
+            "Sitemap-first: the sitemap's URLs in its priority order, then links.",
+        ),
+        Strategy(
             "best-first",
             "score DESC, depth, id",
             False,

@@ -21,9 +21,10 @@ class FixtureServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, root: Path = SITES, *, delay: float = 0.0) -> None:
+    def __init__(self, root: Path = SITES, *, delay: float = 0.0, robots: str | None = None) -> None:
         self.root = root
         self.delay = delay  # seconds added to every response (to make crawls slow enough to kill)
+        self.robots = robots  # a robots.txt to serve (with HOST replaced), else 404
         self.requests: list[str] = []  # every path requested, in arrival order
         self.log: list[tuple[str, int]] = []  # (path, status) of every response started
         self.lock = threading.Lock()
@@ -61,6 +62,10 @@ class FixtureServer(ThreadingHTTPServer):
         with self.lock:
             return list(self.requests)
 
+    def pages_fetched(self) -> list[str]:
+        """Requests for pages: without the discovery files (robots.txt, sitemaps)."""
+        return [p for p in self.fetched() if not p.endswith(("/robots.txt", "sitemap.xml", ".xml.gz"))]
+
 
 class _Handler(SimpleHTTPRequestHandler):
     server: FixtureServer
@@ -95,7 +100,26 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._redirect(302, "https://example.org/")
         if path in ("/start-404/", "/start-404/index.html"):
             return self._plain(404, b"no such page")
+        if path == "/robots.txt" and self.server.robots is not None:
+            return self._plain(200, self._with_host(self.server.robots.encode()))
+        if path.endswith(".xml") or path.endswith(".xml.gz"):
+            return self._sitemap(path)
         return super().do_GET()
+
+    def _with_host(self, data: bytes) -> bytes:
+        return data.replace(b"HOST", f"127.0.0.1:{self.server.server_address[1]}".encode())
+
+    def _sitemap(self, path: str) -> None:
+        """Sitemaps name their own host: the fixture files say HOST, replaced on the way out."""
+        import gzip
+
+        file = self.server.root / path.lstrip("/")
+        if not file.is_file():
+            return self._plain(404, b"no such sitemap")
+        data = file.read_bytes()
+        if data.startswith(b"\x1f\x8b"):
+            return self._plain(200, gzip.compress(self._with_host(gzip.decompress(data))), "application/gzip")
+        return self._plain(200, self._with_host(data), "application/xml")
 
     def _plain(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.send_response(status)

@@ -99,7 +99,7 @@ async def test_max_pages_is_exact_and_no_fetch_is_wasted(site, db_path, max_page
     assert sum(r["status"] == "completed" for r in rows.values()) == max_pages
     # every request the server saw belongs to a page whose outcome was stored:
     # nothing was fetched and then thrown away because the budget was already spent
-    for path in set(site.fetched()):
+    for path in set(site.pages_fetched()):
         row = rows.get(path)
         assert row is not None and row["status"] in ("completed", "failed", "skipped"), (path, row)
         assert row["reason"] != "max pages reached", path

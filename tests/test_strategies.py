@@ -47,7 +47,7 @@ async def test_budgets_are_exact_under_every_strategy_and_mode(site, db_path, st
                                timeout=1.0, retries=0)  # fmt: skip
     assert result.completed == 4
     rows = {r["url"].removeprefix(site.base): r for r in pages(db_path, result.job_id)}
-    for path in set(site.fetched()):
+    for path in set(site.pages_fetched()):
         assert rows[path]["reason"] != "max pages reached", path
 
 

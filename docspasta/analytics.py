@@ -10,7 +10,7 @@ import os
 
 import polars as pl
 
-from .reads import pages
+from .reads import completion_times, get_comparison, pages
 
 HISTOGRAM_BINS = [f"{lo}-{lo + 9}" for lo in range(0, 90, 10)] + ["90-100"]
 
@@ -79,3 +79,68 @@ def skip_reasons(df: pl.DataFrame) -> pl.DataFrame:
         .len("urls")
         .sort("urls", descending=True)
     )
+
+
+COMPARISON_RULE = (
+    "best paste: the most quality points in pages at or above the threshold per 1,000 tokens of paste, "
+    "ties broken by pages/s"
+)
+
+
+def comparison_metrics(
+    db_path: str | os.PathLike[str] | None, comparison_id: str, *, first_n: int = 50
+) -> pl.DataFrame:
+    """One row per variant with every metric the Compare page shows."""
+    comparison = get_comparison(db_path, comparison_id)
+    rows = []
+    for label, job in comparison.jobs:
+        df = pages_frame(db_path, job.id)
+        done = df.filter(pl.col("status") == "completed")
+        kept = done.filter(pl.col("quality") >= job.settings.quality_threshold)
+        times = completion_times(db_path, job.id)
+        fetch = df.filter(pl.col("fetch_ms").is_not_null())["fetch_ms"]
+        kept_tokens = int(kept["tokens"].sum() or 0)
+        rows.append({
+            "variant": label, "job": job.id, "status": job.status, "pages": job.completed, "failed": job.failed,
+            "skipped": job.skipped,
+            "duplicates": df.filter(pl.col("reason").fill_null("").str.starts_with("duplicate of")).height,
+            "pages/s": round(job.pages_per_second, 2), "seconds": round(job.run_seconds, 2),
+            "time to first page s": round(times[0], 3) if times else None,
+            f"time to {first_n} pages s": round(times[first_n - 1], 3) if len(times) >= first_n else None,
+            "mean quality": round(float(done["quality"].mean() or 0), 1),
+            "median quality": float(done["quality"].median() or 0),
+            "pages above threshold": kept.height, "paste tokens (est.)": kept_tokens,
+            "fetch p50 ms": round(float(fetch.quantile(0.5) or 0), 1) if len(fetch) else None,
+            "fetch p95 ms": round(float(fetch.quantile(0.95) or 0), 1) if len(fetch) else None,
+            "effective concurrency": round(float(fetch.sum() or 0) / 1000 / job.run_seconds, 2)
+            if job.run_seconds else None,
+            "quality per 1k tokens": round(float(kept["quality"].sum() or 0) / max(1, kept_tokens) * 1000, 2),
+        })  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def best_variant(metrics: pl.DataFrame) -> str | None:
+    """The variant with the best paste by COMPARISON_RULE."""
+    if metrics.is_empty():
+        return None
+    ranked = metrics.sort(["quality per 1k tokens", "pages/s"], descending=True)
+    return ranked["variant"][0]
+
+
+def progress_frame(db_path: str | os.PathLike[str] | None, comparison_id: str) -> pl.DataFrame:
+    """Completed pages against seconds since start, one series per variant."""
+    frames = []
+    for label, job in get_comparison(db_path, comparison_id).jobs:
+        times = completion_times(db_path, job.id)
+        frames.append(pl.DataFrame({"variant": [label] * len(times), "seconds": times,
+                                    "pages": list(range(1, len(times) + 1))}))  # fmt: skip
+    return pl.concat(frames) if frames else pl.DataFrame(schema={"variant": pl.String, "seconds": pl.Float64,
+                                                                 "pages": pl.Int64})  # fmt: skip
+
+
+def url_overlap(db_path: str | os.PathLike[str] | None, comparison_id: str) -> dict[str, object]:
+    """Completed URLs shared by every variant, and those only one variant has."""
+    sets = {label: {r["url"] for r in pages(db_path, job.id, status="completed")}
+            for label, job in get_comparison(db_path, comparison_id).jobs}  # fmt: skip
+    shared = set.intersection(*sets.values()) if sets else set()
+    return {"shared": sorted(shared), "only": {label: sorted(urls - shared) for label, urls in sets.items()}}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import ProgressCallback, run_job
+from .errors import InvalidSettingError
 from .export import paste_text
 from .settings import CrawlSettings
 from .store import JobRecord, Store
@@ -111,3 +112,26 @@ def crawl(url: str, *, db: str | os.PathLike[str] | None = None, **settings: Any
 
 def resume(job_id: str, *, db: str | os.PathLike[str] | None = None) -> JobResult:
     return asyncio.run(resume_async(job_id, db=db))
+
+
+async def compare_async(
+    url: str,
+    variants: list[str],
+    *,
+    db: str | os.PathLike[str] | None = None,
+    mode: str = "sequential",
+    **settings: Any,
+) -> str:
+    """Crawl `url` once per variant (`"strategy=dfs,batch_size=5"`, ...); returns the comparison id."""
+    from .compare import MODES, build_variants, run_comparison
+
+    if mode not in MODES:
+        raise InvalidSettingError("mode", mode, "sequential or parallel")
+    built = build_variants(url, settings, variants)
+    store = Store(db)
+    try:
+        comparison_id, job_ids = store.create_comparison(built[0][1].url, built, mode=mode)
+        await run_comparison(store, job_ids, mode=mode)
+        return comparison_id
+    finally:
+        store.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+import polars as pl
 
 from .api import JobResult
 from .engine import Progress, run_job
@@ -152,6 +153,52 @@ def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | No
     if result.over_budget:
         notes.append(f"{len(result.over_budget)} left out to fit {max_tokens:,} tokens")
     click.echo(f"{fmt}: " + ", ".join(notes), err=True)
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    required=True,
+    metavar="'NAME=VALUE,...'",
+    help="One variant's settings over the shared ones, e.g. 'strategy=best-first,batch_size=50'. 2-4.",
+)
+@click.option("--max-pages", type=int, help=DOCS["max_pages"])
+@click.option("--depth", "max_depth", type=int, help=DOCS["max_depth"])
+@click.option("--concurrency", type=int, help=DOCS["concurrency"])
+@click.option("--timeout", type=float, help=DOCS["timeout"])
+@click.option("--parallel", is_flag=True, help="Run the variants at once (default: one after another, fair timing).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None, as_json: bool,
+            **options: Any) -> None:  # fmt: skip
+    """Crawl URL under 2-4 variants of the settings and print them side by side."""
+    from .analytics import COMPARISON_RULE, best_variant, comparison_metrics
+    from .api import compare_async
+
+    base = {k: v for k, v in options.items() if v is not None}
+    try:
+        _settings({"url": url, **base})
+        comparison_id = asyncio.run(compare_async(url, list(variants), db=db, mode="parallel" if parallel else
+                                                  "sequential", **base))  # fmt: skip
+    except InvalidSettingError as exc:
+        raise BadInput(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted; each variant is a job you can resume (docspasta jobs)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    metrics = comparison_metrics(db, comparison_id)
+    best = best_variant(metrics)
+    if as_json:
+        click.echo(json.dumps({"comparison": comparison_id, "best": best, "rule": COMPARISON_RULE,
+                               "variants": metrics.to_dicts()}, indent=2))  # fmt: skip
+        return
+    columns = ["variant", "pages", "failed", "skipped", "pages/s", "time to first page s", "mean quality",
+               "pages above threshold", "paste tokens (est.)", "fetch p50 ms", "effective concurrency"]  # fmt: skip
+    with pl.Config(tbl_rows=10, tbl_cols=len(columns), tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+        click.echo(str(metrics.select(columns)))
+    click.echo(f"comparison {comparison_id}; best: {best} ({COMPARISON_RULE})")
 
 
 @main.command()

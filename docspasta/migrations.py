@@ -154,3 +154,15 @@ def m003_strategies(db: Database) -> None:
         "CREATE TABLE links (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
         "from_id INTEGER NOT NULL, to_key TEXT NOT NULL, PRIMARY KEY (job_id, from_id, to_key)) WITHOUT ROWID"
     )
+
+
+@migrations()
+def m004_comparisons(db: Database) -> None:
+    """Comparison runs: several jobs of one site under different settings, grouped."""
+    db.execute(
+        "CREATE TABLE comparisons (id TEXT PRIMARY KEY, created_at REAL NOT NULL, start_url TEXT NOT NULL, "
+        "mode TEXT NOT NULL CHECK (mode IN ('sequential', 'parallel')), owner TEXT)"
+    )
+    db.execute("ALTER TABLE jobs ADD COLUMN comparison_id TEXT REFERENCES comparisons (id) ON DELETE SET NULL")
+    db.execute("ALTER TABLE jobs ADD COLUMN label TEXT")
+    db.execute("CREATE INDEX jobs_comparison ON jobs (comparison_id)")

@@ -177,3 +177,36 @@ def page_detail(db_path: str | os.PathLike[str] | None, job_id: str, url: str) -
 def running_job_count(db_path: str | os.PathLike[str] | None = None) -> int:
     with reader(db_path) as conn:
         return conn.execute("SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    id: str
+    start_url: str
+    mode: str
+    created_at: float
+    jobs: list[tuple[str, JobRecord]]  # (label, job), oldest crawl first
+
+
+def get_comparison(db_path: str | os.PathLike[str] | None, comparison_id: str) -> Comparison:
+    with reader(db_path) as conn:
+        row = conn.execute("SELECT * FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no comparison {comparison_id!r} in this database")
+        jobs = conn.execute(
+            "SELECT * FROM jobs WHERE comparison_id = ? ORDER BY created_at, rowid", (comparison_id,)
+        ).fetchall()
+    return Comparison(row["id"], row["start_url"], row["mode"], row["created_at"],
+                      [(j["label"] or j["id"], JobRecord.from_row(j)) for j in jobs])  # fmt: skip
+
+
+def completion_times(db_path: str | os.PathLike[str] | None, job_id: str) -> list[float]:
+    """Seconds from the job's first start to each page_completed event, in order."""
+    with reader(db_path) as conn:
+        start = conn.execute(
+            "SELECT min(ts) FROM events WHERE job_id = ? AND type IN ('job_started', 'job_resumed')", (job_id,)
+        ).fetchone()[0]
+        rows = conn.execute(
+            "SELECT ts FROM events WHERE job_id = ? AND type = 'page_completed' ORDER BY id", (job_id,)
+        ).fetchall()
+    return [r[0] - start for r in rows] if start is not None else []

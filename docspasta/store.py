@@ -119,6 +119,8 @@ class JobRecord:
     owner: str | None
     control: str | None
     error: str | None
+    comparison_id: str | None = None
+    label: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> JobRecord:
@@ -189,6 +191,32 @@ class Store:
             frontier.add_links(conn, job_id, [NewLink(start, dedup_key(start), 0, None, "start", "pending")], now)
             self._event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
         return job_id
+
+    def create_comparison(
+        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+    ) -> tuple[str, list[str]]:
+        """A comparison and one job per (label, settings) variant, in order."""
+        comparison_id = "c" + secrets.token_hex(6)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO comparisons (id, created_at, start_url, mode, owner) VALUES (?, ?, ?, ?, ?)",
+                (comparison_id, time.time(), start_url, mode, owner),
+            )
+        job_ids = []
+        for label, settings in variants:
+            job_id = self.create_job(settings, owner=owner)
+            self.add_to_comparison(comparison_id, job_id, label)
+            job_ids.append(job_id)
+        return comparison_id, job_ids
+
+    def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
+        """Group a job (a new one, or an earlier crawl of the same site) into a comparison."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM comparisons WHERE id = ?", (comparison_id,)).fetchone() is None:
+                raise StoreError(f"no comparison {comparison_id!r} in this database")
+            if conn.execute("UPDATE jobs SET comparison_id = ?, label = ? WHERE id = ?",
+                            (comparison_id, label, job_id)).rowcount == 0:  # fmt: skip
+                raise JobNotFoundError(job_id)
 
     def job(self, job_id: str) -> JobRecord:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()

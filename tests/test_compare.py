@@ -1,0 +1,89 @@
+"""Comparison runs: variants validated, jobs grouped in the store, metrics computed alike."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from docspasta import InvalidSettingError, crawl_async
+from docspasta.analytics import best_variant, comparison_metrics, progress_frame, url_overlap
+from docspasta.api import compare_async
+from docspasta.compare import build_variants, parse_variant
+from docspasta.reads import get_comparison
+from docspasta.store import Store
+
+CLI = [sys.executable, "-m", "docspasta"]
+
+
+def test_variants_parse_and_validate():
+    assert parse_variant("strategy=best-first, batch_size=50, use_sitemaps=false") == {
+        "strategy": "best-first", "batch_size": 50, "use_sitemaps": False,
+    }  # fmt: skip
+    assert parse_variant("include=/docs/**|/api/*")["include"] == ["/docs/**", "/api/*"]
+    with pytest.raises(InvalidSettingError, match="setting=value pairs"):
+        parse_variant("strategy")
+    with pytest.raises(InvalidSettingError, match="a crawl setting"):
+        parse_variant("colour=blue")
+    with pytest.raises(InvalidSettingError, match="variant 'strategy=zzz': strategy"):
+        build_variants("https://x.org/", {}, ["strategy=bfs", "strategy=zzz"])
+    with pytest.raises(InvalidSettingError, match="2 to 4 variants"):
+        build_variants("https://x.org/", {}, ["strategy=bfs"])
+
+
+async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
+    comparison_id = await compare_async(
+        site.url("/docs/index.html"), ["strategy=bfs", "strategy=best-first,processing=per-url"],
+        db=db_path, max_pages=6, timeout=1.0, retries=0,
+    )  # fmt: skip
+    comparison = get_comparison(db_path, comparison_id)
+    assert [label for label, _ in comparison.jobs] == ["strategy=bfs", "strategy=best-first,processing=per-url"]
+    assert [job.settings.strategy for _, job in comparison.jobs] == ["bfs", "best-first"]
+    metrics = comparison_metrics(db_path, comparison_id)
+    assert metrics.height == 2 and list(metrics["pages"]) == [6, 6]
+    for column in (
+        "pages/s",
+        "time to first page s",
+        "mean quality",
+        "median quality",
+        "pages above threshold",
+        "paste tokens (est.)",
+        "fetch p50 ms",
+        "fetch p95 ms",
+        "effective concurrency",
+        "duplicates",
+    ):
+        assert column in metrics.columns  # fmt: skip
+    assert all(t is not None and t > 0 for t in metrics["time to first page s"])
+    assert best_variant(metrics) in ("strategy=bfs", "strategy=best-first,processing=per-url")
+    progress = progress_frame(db_path, comparison_id)
+    assert progress.filter(progress["variant"] == "strategy=bfs").height == 6
+    overlap = url_overlap(db_path, comparison_id)
+    assert site.url("/docs/index.html") in overlap["shared"]
+    assert set(overlap["only"]) == {"strategy=bfs", "strategy=best-first,processing=per-url"}
+
+
+async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
+    earlier = await crawl_async(site.url("/docs/index.html"), db=db_path, max_pages=3, timeout=1.0)
+    comparison_id = await compare_async(site.url("/docs/index.html"), ["strategy=dfs", "strategy=bfs"],
+                                        db=db_path, max_pages=3, timeout=1.0, mode="parallel")  # fmt: skip
+    with Store(db_path) as store:
+        store.add_to_comparison(comparison_id, earlier.job_id, "earlier crawl")
+    assert [label for label, _ in get_comparison(db_path, comparison_id).jobs][0] == "earlier crawl"  # oldest first
+    assert comparison_metrics(db_path, comparison_id).height == 3
+
+
+def test_cli_compare_prints_metrics_and_refuses_bad_variants(site, tmp_path):
+    db = tmp_path / "cmp.db"
+    bad = subprocess.run([*CLI, "compare", site.url("/docs/"), "--variant", "strategy=bfs", "--variant", "depth=x",
+                          "--db", str(db)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "a crawl setting" in bad.stderr and not db.exists()
+    ok = subprocess.run([*CLI, "compare", site.url("/docs/index.html"), "--variant", "strategy=bfs", "--variant",
+                         "strategy=dfs", "--max-pages", "3", "--timeout", "1", "--db", str(db), "--json"],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert [v["variant"] for v in result["variants"]] == ["strategy=bfs", "strategy=dfs"]
+    assert result["best"] in ("strategy=bfs", "strategy=dfs") and "quality points" in result["rule"]

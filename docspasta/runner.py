@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .compare import build_variants, run_comparison
 from .engine import run_job
 from .errors import JobBusyError
 from .extract_pool import ExtractPool
@@ -52,6 +53,23 @@ class Runner:
     def submit(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
         """Store a new job and start it; returns its id at once."""
         return self._call(self._submit(settings, owner))
+
+    def submit_comparison(
+        self,
+        url: str,
+        variants: list[str],
+        base: dict[str, Any],
+        *,
+        mode: str = "sequential",
+        owner: str | None = None,
+    ) -> str:
+        """Store a comparison (one job per variant) and start it; returns its id at once.
+        Raises InvalidSettingError, naming the variant, before anything is stored."""
+        built = build_variants(url, base, variants)
+        return self._call(self._submit_comparison(built, mode, owner))
+
+    def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
+        self._call(self._add_to_comparison(comparison_id, job_id, label))
 
     def cancel(self, job_id: str) -> None:
         self._call(self._control(job_id, "cancel"))
@@ -113,6 +131,25 @@ class Runner:
         job_id = self.store.create_job(settings, owner=owner)
         self._start(job_id)
         return job_id
+
+    async def _submit_comparison(self, built: list, mode: str, owner: str | None) -> str:
+        comparison_id, job_ids = self.store.create_comparison(built[0][1].url, built, mode=mode, owner=owner)
+        task = self.loop.create_task(self._run_comparison(job_ids, mode), name=f"comparison-{comparison_id}")
+        for job_id in job_ids:
+            self._tasks[job_id] = task
+        return comparison_id
+
+    async def _run_comparison(self, job_ids: list[str], mode: str) -> None:
+        async with self._slots:
+            try:
+                await run_comparison(self.store, job_ids, mode=mode, pool=self.pool)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("comparison of jobs %s ended with an internal error", job_ids)
+
+    async def _add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
+        self.store.add_to_comparison(comparison_id, job_id, label)
 
     async def _control(self, job_id: str, action: str) -> None:
         self.store.request_control(job_id, action)

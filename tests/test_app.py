@@ -218,3 +218,40 @@ def test_strategy_and_processing_reach_the_job(site, app_db):
     [job] = list_jobs(app_db)
     assert (job.settings.strategy, job.settings.processing) == ("best-first", "per-url")
     wait_done(app_db, job.id)
+
+
+COMPARE_PAGE = str(ROOT / "pages" / "2_Compare.py")
+
+
+def test_compare_page_runs_variants_and_shows_them_side_by_side(site, app_db):
+    page = AppTest.from_file(COMPARE_PAGE, default_timeout=30).run()
+    page.text_input(key="cmp_url").set_value(site.url("/docs/index.html"))
+    page.number_input(key="cmp_max_pages").set_value(4)
+    page.number_input(key="cmp_timeout").set_value(1.0)
+    page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=best-first,processing=per-url")
+    page.button(key="cmp_start").click().run()
+    assert not page.exception and not page.error
+    jobs = list_jobs(app_db)
+    assert len(jobs) == 2 and {j.label for j in jobs} == {"strategy=bfs", "strategy=best-first,processing=per-url"}
+    for job in jobs:
+        wait_done(app_db, job.id)
+    page.run()
+    assert not page.exception
+    assert [p.value for p in page.get("progress")] == [100, 100]
+    metrics = frame_with(page, "pages above threshold")
+    assert list(metrics["variant"]) == ["strategy=bfs", "strategy=best-first,processing=per-url"]
+    assert list(metrics["pages"]) == [4, 4]
+    assert any("Best paste:" in s.value for s in page.success)
+    assert len([c for c in _all(page) if c.type == "vega_lite_chart"]) == 3  # progress, quality, depth
+
+
+def test_compare_page_refuses_a_bad_variant(app_db):
+    page = AppTest.from_file(COMPARE_PAGE, default_timeout=30).run()
+    page.text_input(key="cmp_url").set_value("https://docs.example.org/")
+    page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=sideways")
+    page.button(key="cmp_start").click().run()
+    assert [e.value for e in page.error] == [
+        "variant 'strategy=sideways': strategy: 'sideways' is not allowed; expected one of bfs, dfs, sitemap-first, "
+        "best-first"
+    ]
+    assert not app_db.exists() or list_jobs(app_db) == []

@@ -155,6 +155,51 @@ def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | No
     click.echo(f"{fmt}: " + ", ".join(notes), err=True)
 
 
+@main.command(name="map")
+@click.argument("url")
+@click.option("--include", multiple=True, metavar="GLOB", help=DOCS["include"])
+@click.option("--exclude", multiple=True, metavar="GLOB", help=DOCS["exclude"])
+@click.option("--scope-prefix", help=DOCS["scope_prefix"])
+@click.option("--max-pages", type=int, help=DOCS["max_pages"])
+@click.option("--timeout", type=float, help=DOCS["timeout"])
+@click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
+@click.option(
+    "--link-depth",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="1: the start page's links; 2: also the links of the pages it links to (at most 50 fetched).",
+)
+@click.option("--kept-only", is_flag=True, help="List only the URLs the crawl would keep.")
+@click.option("--json", "as_json", is_flag=True, help="Print every URL with its verdict as JSON.")
+def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **options: Any) -> None:
+    """Preview a crawl's scope: the URLs found (links and sitemaps) and which rule keeps or drops each."""
+    from .discovery import preview_scope, tree_lines
+
+    values = {k: v for k, v in options.items() if v is not None and v != ()}
+    settings = _settings({"url": url, **values})
+    try:
+        preview = asyncio.run(preview_scope(settings, link_depth=link_depth))
+    except DocspastaError as exc:
+        click.echo(f"error: cannot map {url}: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps({
+            "start_url": preview.start_url, "scope": {"host": preview.scope.host, "prefix": preview.scope.prefix},
+            "kept": preview.kept, "predicted_pages": preview.predicted_pages,
+            "dropped_by_rule": preview.dropped_by_rule(),
+            "urls": [{"url": u.url, "found_by": u.found_by, "kept": u.kept, "rule": u.rule} for u in preview.urls],
+        }, indent=2))  # fmt: skip
+        return
+    for line in tree_lines(preview, show_dropped=not kept_only):
+        click.echo(line)
+    click.echo(f"\n{len(preview.urls)} URLs found ({preview.pages_fetched} pages fetched, "
+               f"{preview.sitemap_files} sitemap files): {preview.kept} kept; a crawl with max pages "
+               f"{preview.max_pages} would take about {preview.predicted_pages}.", err=True)  # fmt: skip
+    for rule, n in preview.dropped_by_rule().items():
+        click.echo(f"  dropped {n:>5}: {rule}", err=True)
+
+
 @main.command()
 @click.argument("url")
 @click.option(

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from .discovery import read_sitemaps
 from .errors import ExtractionError, FetchError, KnownTargetError, NotHTMLError
-from .extract import ExtractedPage, ExtractInput, decode_html
+from .extract import ExtractedPage, ExtractInput
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
-from .sitemaps import parse_sitemap, robots_sitemaps
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
 from .urls import Scope, dedup_key, directory_of, normalize
@@ -37,8 +37,6 @@ from .urls import Scope, dedup_key, directory_of, normalize
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
-MAX_SITEMAP_FILES = 50
-MAX_SITEMAP_URLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -178,36 +176,15 @@ class _Crawl:
         return None
 
     async def _read_sitemaps(self, start_url: str) -> None:
-        """robots.txt Sitemap lines, /sitemap.xml and <scope>/sitemap.xml, indexes followed,
-        bounded in files and URLs; what is in scope joins the frontier at depth 1."""
+        """What the site's sitemaps list joins the frontier at depth 1 (if in scope)."""
         assert self.scope is not None
         origin = start_url.split("://", 1)[0] + "://" + self.scope.host
-        queue = [f"{origin}/sitemap.xml", f"{origin}{self.scope.prefix}sitemap.xml"]
-        same_host = self._same_host
-        robots = await self._fetch_resource(f"{origin}/robots.txt", same_host)
-        if robots is not None:
-            queue[:0] = robots_sitemaps(decode_html(robots.body, robots.charset))
-        seen: set[str] = set()
-        found: list[tuple[str, float, str]] = []
-        files = failed = 0
-        while queue and files < MAX_SITEMAP_FILES and len(found) < MAX_SITEMAP_URLS:
-            url = normalize(queue.pop(0))
-            if url is None or url in seen or same_host(url) is not None:
-                continue
-            seen.add(url)
-            fetched = await self._fetch_resource(url, same_host)
-            files += 1
-            sitemap = parse_sitemap(fetched.body) if fetched is not None else None
-            if sitemap is None or sitemap.error:
-                failed += 1
-                continue
-            queue.extend(sitemap.sitemaps)
-            found.extend((loc, priority, url) for loc, priority in sitemap.urls[: MAX_SITEMAP_URLS - len(found)])
-        links = self._sitemap_links(found)
-        if files:
+        reading = await read_sitemaps(self._fetch_resource, origin, self.scope)
+        links = self._sitemap_links(reading.found)
+        if reading.files:
             self.store.add_discovered(
                 self.job.id, links, max_depth=self.settings.max_depth,
-                event={"files": files, "unreadable": failed, "urls": len(found),
+                event={"files": reading.files, "unreadable": reading.unreadable, "urls": len(reading.found),
                        "in_scope": sum(l.status == "pending" for l in links)},
             )  # fmt: skip
 
@@ -232,10 +209,6 @@ class _Crawl:
                 return await self.fetcher.fetch(url, check_hop=check_hop, html_only=False)
         except FetchError:
             return None
-
-    def _same_host(self, url: str) -> str | None:
-        assert self.scope is not None
-        return None if url.split("://", 1)[-1].split("/", 1)[0] == self.scope.host else "out of scope: other host"
 
     async def _crawl(self, inflight: dict[asyncio.Task[None], int]) -> str:
         s = self.settings

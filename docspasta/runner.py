@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .compare import build_variants, run_comparison
+from .discovery import ScopePreview, preview_scope
 from .engine import run_job
 from .errors import JobBusyError
 from .extract_pool import ExtractPool
@@ -67,6 +68,10 @@ class Runner:
         Raises InvalidSettingError, naming the variant, before anything is stored."""
         built = build_variants(url, base, variants)
         return self._call(self._submit_comparison(built, mode, owner))
+
+    def preview_scope(self, settings: CrawlSettings, *, link_depth: int = 1, timeout: float = 120) -> ScopePreview:
+        """Discover URLs and judge them against the scope, without crawling (the UI never fetches)."""
+        return self._call(preview_scope(settings, link_depth=link_depth), timeout=timeout)
 
     def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
         self._call(self._add_to_comparison(comparison_id, job_id, label))

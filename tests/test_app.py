@@ -255,3 +255,15 @@ def test_compare_page_refuses_a_bad_variant(app_db):
         "best-first"
     ]
     assert not app_db.exists() or list_jobs(app_db) == []
+
+
+def test_scope_preview_from_the_form_lists_kept_and_dropped_urls(site, app_db):
+    at = new_app()
+    at.text_input(key="f_url").set_value(site.url("/mapped/index.html"))
+    at.number_input(key="f_timeout").set_value(1.0)
+    at.text_area(key="f_exclude").set_value("**/c.html")
+    at.button(key="f_preview").click().run()
+    assert not at.exception and not at.error
+    assert any("4 kept under /mapped/" in c.value for c in at.caption)
+    assert "c.html  [drop: out of scope: excluded by **/c.html; sitemap]" in at.code[0].value
+    assert not app_db.exists() or list_jobs(app_db) == []  # a preview stores nothing

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from ..errors import StoreError
+from ..errors import DocspastaError, StoreError
 from ..reads import running_job_count
 from ..settings import PRESETS, PROCESSING_MODES, CrawlSettings, field_docs, validation_errors
 from ..strategies import STRATEGIES
@@ -71,7 +71,13 @@ def render(cfg: UIConfig) -> None:
     for field, message in errors.items():
         if field not in FIELD_NAMES:
             st.error(message)
-    st.button("Start crawl", type="primary", key="f_start", on_click=_start, args=(cfg,))
+    start, preview = st.columns([1, 1])
+    start.button("Start crawl", type="primary", key="f_start", on_click=_start, args=(cfg,))
+    preview.button(
+        "Preview scope", key="f_preview", on_click=_preview, args=(cfg,),
+        help="Find URLs (start page links and sitemaps) and see which rule keeps or drops each.",
+    )  # fmt: skip
+    _show_preview()
 
 
 def form_values() -> dict[str, Any]:
@@ -104,6 +110,39 @@ def _start(cfg: UIConfig) -> None:
     settings = CrawlSettings.from_dict(values)
     job_id = session.runner(cfg).submit(settings, owner=session.owner(cfg))
     session.open_job(job_id)
+
+
+def _preview(cfg: UIConfig) -> None:
+    values = form_values()
+    errors = validation_errors(values)
+    st.session_state[session.FORM_ERRORS] = errors
+    st.session_state["f_preview_result"] = None
+    if errors:
+        return
+    try:
+        result = session.runner(cfg).preview_scope(CrawlSettings.from_dict(values))
+    except DocspastaError as exc:
+        st.session_state[session.FORM_ERRORS] = {"_": f"Cannot preview {values['url']}: {exc}"}
+        return
+    st.session_state["f_preview_result"] = result
+
+
+def _show_preview() -> None:
+    preview = st.session_state.get("f_preview_result")
+    if preview is None:
+        return
+    from ..discovery import tree_lines
+
+    st.caption(
+        f"{len(preview.urls)} URLs found ({preview.pages_fetched} pages, {preview.sitemap_files} sitemap files): "
+        f"{preview.kept} kept under {preview.scope.prefix}; a crawl would take about {preview.predicted_pages} pages."
+    )
+    dropped = preview.dropped_by_rule()
+    if dropped:
+        st.dataframe({"dropped by": list(dropped), "URLs": list(dropped.values())}, hide_index=True,
+                     key="f_preview_dropped")  # fmt: skip
+    with st.expander("Scope tree", expanded=False):
+        st.code("\n".join(tree_lines(preview)), language=None)
 
 
 def running_job_count_safe(cfg: UIConfig) -> int:

@@ -1,0 +1,174 @@
+"""Finding a site's URLs without extracting them: its sitemaps (for the engine and the
+scope preview alike), and the scope preview itself (`docspasta map`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from .errors import FetchError
+from .extract import decode_html
+from .fetch import FetchedPage, Fetcher, HopCheck
+from .htmltree import parse
+from .settings import CrawlSettings
+from .sitemaps import parse_sitemap, robots_sitemaps
+from .urls import Scope, compile_glob, directory_of, normalize
+
+MAX_SITEMAP_FILES = 50
+MAX_SITEMAP_URLS = 50_000
+
+FetchResource = Callable[[str, HopCheck], Awaitable["FetchedPage | None"]]
+
+
+@dataclass
+class SitemapReading:
+    found: list[tuple[str, float, str]] = field(default_factory=list)  # (loc, priority, sitemap it came from)
+    files: int = 0
+    unreadable: int = 0
+
+
+async def read_sitemaps(fetch: FetchResource, origin: str, scope: Scope) -> SitemapReading:
+    """robots.txt Sitemap lines, /sitemap.xml and <scope>/sitemap.xml, indexes followed; same
+    host only, at most 50 files and 50,000 URLs."""
+
+    def same_host(url: str) -> str | None:
+        return None if url.split("://", 1)[-1].split("/", 1)[0] == scope.host else "out of scope: other host"
+
+    queue = [f"{origin}/sitemap.xml", f"{origin}{scope.prefix}sitemap.xml"]
+    robots = await fetch(f"{origin}/robots.txt", same_host)
+    if robots is not None:
+        queue[:0] = robots_sitemaps(decode_html(robots.body, robots.charset))
+    reading = SitemapReading()
+    seen: set[str] = set()
+    while queue and reading.files < MAX_SITEMAP_FILES and len(reading.found) < MAX_SITEMAP_URLS:
+        url = normalize(queue.pop(0))
+        if url is None or url in seen or same_host(url) is not None:
+            continue
+        seen.add(url)
+        fetched = await fetch(url, same_host)
+        reading.files += 1
+        sitemap = parse_sitemap(fetched.body) if fetched is not None else None
+        if sitemap is None or sitemap.error:
+            reading.unreadable += 1
+            continue
+        queue.extend(sitemap.sitemaps)
+        room = MAX_SITEMAP_URLS - len(reading.found)
+        reading.found.extend((loc, priority, url) for loc, priority in sitemap.urls[:room])
+    return reading
+
+
+# -- scope preview ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappedURL:
+    url: str
+    found_by: str  # start, link, sitemap
+    kept: bool
+    rule: str  # why it is kept or dropped
+
+
+@dataclass
+class ScopePreview:
+    start_url: str
+    scope: Scope
+    urls: list[MappedURL]
+    max_pages: int
+    pages_fetched: int
+    sitemap_files: int
+
+    @property
+    def kept(self) -> int:
+        return sum(u.kept for u in self.urls)
+
+    @property
+    def predicted_pages(self) -> int:
+        """Pages a crawl would take at most: what is kept, capped by max_pages (links found
+        deeper in the crawl can add more, up to that cap)."""
+        return min(self.kept, self.max_pages)
+
+    def dropped_by_rule(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for u in self.urls:
+            if not u.kept:
+                counts[u.rule] = counts.get(u.rule, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def explain(scope: Scope, url: str) -> tuple[bool, str]:
+    """Is the URL in scope, and which rule says so."""
+    reason = scope.reason_to_skip(url)
+    if reason is not None:
+        return False, reason
+    path = url.split("://", 1)[-1].partition("/")[2]
+    for pattern in scope.include:
+        if compile_glob(pattern).match("/" + path):
+            return True, f"included by {pattern}"
+    return True, f"under {scope.prefix}"
+
+
+async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fetches: int = 50) -> ScopePreview:
+    """Discover URLs — the start page's links (and, with link_depth 2, those of the pages it
+    links to, at most `max_fetches`), plus sitemaps — without extracting anything."""
+    async with Fetcher(settings) as fetcher:
+        start = await fetcher.fetch(settings.url)
+        host = start.final_url.split("://", 1)[1].split("/", 1)[0]
+        scope = Scope(host, settings.scope_prefix or directory_of(start.final_url), settings.include, settings.exclude)
+        origin = start.final_url.split("://", 1)[0] + "://" + host
+        found: dict[str, str] = {normalize(start.final_url) or start.final_url: "start"}
+        level = _page_links(start)
+        fetched = 1
+        for depth in range(1, link_depth + 1):
+            for url in level:
+                found.setdefault(url, "link")
+            if depth == link_depth:
+                break
+            targets = [u for u in level if explain(scope, u)[0]][:max_fetches]
+            fetched += len(targets)
+            pages = await asyncio.gather(*(_try(fetcher, u, scope.reason_to_skip) for u in targets))
+            level = [link for page in pages if page is not None for link in _page_links(page)]
+
+        async def resource(url: str, check: HopCheck) -> FetchedPage | None:
+            return await _try(fetcher, url, check, html_only=False)
+
+        reading = await read_sitemaps(resource, origin, scope) if settings.use_sitemaps else SitemapReading()
+        for loc, _, _ in reading.found:
+            if (url := normalize(loc)) is not None:
+                found.setdefault(url, "sitemap")
+    urls = [MappedURL(url, how, *explain(scope, url)) for url, how in found.items()]
+    return ScopePreview(settings.url, scope, urls, settings.max_pages, fetched, reading.files)
+
+
+def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]:
+    """The preview as an indented tree of paths, each line with its verdict and rule."""
+    from .export import site_order
+
+    lines, printed_dirs = [], set()
+    rows = [u for u in preview.urls if show_dropped or u.kept]
+    for u in sorted(rows, key=lambda u: (u.url.split("://", 1)[-1].split("/", 1)[0], site_order(u.url))):
+        host, _, path = u.url.split("://", 1)[-1].partition("/")
+        segments = [host, *path.split("/")]
+        for depth in range(len(segments) - 1):  # the host, then each directory
+            directory = "/".join(segments[: depth + 1])
+            if directory not in printed_dirs:
+                printed_dirs.add(directory)
+                lines.append("  " * depth + segments[depth] + ("" if depth == 0 else "/"))
+        name = segments[-1] or "(index)"
+        verdict = "keep" if u.kept else "drop"
+        lines.append(f"{'  ' * (len(segments) - 1)}{name}  [{verdict}: {u.rule}; {u.found_by}]")
+    return lines
+
+
+def _page_links(page: FetchedPage) -> list[str]:
+    from .extract import _base_url, _links
+
+    tree = parse(decode_html(page.body, page.charset))
+    return list(_links(tree, _base_url(tree, page.final_url))[0]) if tree is not None else []
+
+
+async def _try(fetcher: Fetcher, url: str, check: HopCheck | None, *, html_only: bool = True) -> FetchedPage | None:
+    try:
+        return await fetcher.fetch(url, check_hop=check, html_only=html_only)
+    except FetchError:
+        return None

@@ -70,15 +70,17 @@ def fidelity_summary(db_path: str | os.PathLike[str] | None, job_id: str) -> dic
     return {**totals, **{f"pages by {name}": n for name, n in sorted(extractors.items())}}
 
 
-def skip_reasons(df: pl.DataFrame) -> pl.DataFrame:
-    """Skipped and failed URLs counted by reason, commonest first."""
-    return (
-        df.filter(pl.col("status").is_in(["skipped", "failed"]))
-        .with_columns(reason=pl.col("reason").fill_null("(none)").str.replace(r"^duplicate of .*", "duplicate"))
-        .group_by("status", "reason")
-        .len("urls")
-        .sort("urls", descending=True)
+def skip_reasons(df: pl.DataFrame, threshold: int | None = None) -> pl.DataFrame:
+    """Every URL seen but not crawled, or crawled but left out of the paste, counted by
+    reason (duplicates grouped), commonest first."""
+    left_out = df.filter(pl.col("status").is_in(["skipped", "failed"])).with_columns(
+        reason=pl.col("reason").fill_null("(none)").str.replace(r"^duplicate of .*?( \(([\w-]+)\))?$", "duplicate$1")
     )
+    if threshold is not None:
+        below = df.filter((pl.col("status") == "completed") & (pl.col("quality").fill_null(0) < threshold))
+        left_out = pl.concat([left_out, below.with_columns(status=pl.lit("completed"),
+                                                           reason=pl.lit(f"below threshold {threshold}"))])  # fmt: skip
+    return left_out.group_by("status", "reason").len("urls").sort("urls", descending=True)
 
 
 COMPARISON_RULE = (

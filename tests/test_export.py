@@ -160,3 +160,15 @@ def test_exact_count_past_the_tokenizer_input_limit():
     unit = "The widget renders text in every theme.\n\n"
     text = unit * 60_000  # 2.5 MB: bpe-openai alone refuses inputs past ~1 MB
     assert count(text) == 60_000 * count(unit)
+
+
+async def test_skip_reasons_count_every_url_left_out(job):
+    from docspasta.analytics import pages_frame, skip_reasons
+
+    db, job_id, site = job
+    counts = {(r["status"], r["reason"]): r["urls"] for r in skip_reasons(pages_frame(db, job_id), 100).to_dicts()}
+    assert counts[("failed", "HTTP 404")] == 1
+    assert counts[("skipped", "duplicate (redirect)")] == 1  # moved.html
+    assert counts[("skipped", "duplicate")] == 1  # guide/ vs guide/index.html
+    assert counts[("skipped", "not HTML: application/pdf")] == 1
+    assert counts[("completed", "below threshold 100")] == 10

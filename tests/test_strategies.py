@@ -66,3 +66,11 @@ def test_url_scores():
         > score_url("https://x.org/legal/terms.html")
     )
     assert score_url("https://x.org/docs/search.html?q=x") < score_url("https://x.org/docs/intro.html")
+
+
+async def test_bfs_fetches_level_by_level(site, db_path):
+    await crawl_async(site.url("/paths/index.html"), db=db_path, max_depth=3, concurrency=4, batch_size=4,
+                      timeout=2.0, retries=0, use_sitemaps=False)  # fmt: skip
+    order = [p.removeprefix("/paths/") for p in site.pages_fetched()]
+    depth = {"index.html": 0, "a1.html": 1, "b1.html": 1, "a2.html": 2, "x.html": 2, "y.html": 3}
+    assert [depth[p] for p in order] == sorted(depth[p] for p in order)

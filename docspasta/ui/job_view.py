@@ -148,8 +148,8 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
     left, right = st.columns([3, 2])
     left.caption(f"Quality of completed pages · threshold {threshold} (dashed)")
     left.altair_chart(chart + rule, width="stretch", key="jv_histogram")
-    right.caption("Skipped and failed, by reason")
-    right.dataframe(skip_reasons(df), hide_index=True, width="stretch", key="jv_skips")
+    right.caption("Not crawled, failed, or left out of the paste, by reason")
+    right.dataframe(skip_reasons(df, threshold), hide_index=True, width="stretch", key="jv_skips")
     f = fidelity_summary(cfg.db_path, job.id)
     by = ", ".join(f"{k.removeprefix('pages by ')}: {v}" for k, v in f.items() if k.startswith("pages by"))
     right.caption(

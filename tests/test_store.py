@@ -156,3 +156,31 @@ def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job)
         frontier.add_links(conn, job, [link("https://x.org/docs/x", 2)], time.time(), max_depth=3)
     rows = dict(store.conn.execute("SELECT url_key, depth || ':' || status FROM pages WHERE url_key LIKE '%/docs/_'"))
     assert rows == {"x.org/docs/x": "2:completed", "x.org/docs/y": "3:pending"}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("bfs", ["d1-low", "d1-sitemap", "d1-high"]),  # shallowest first, discovery order; d2 waits for level 1
+        ("dfs", ["d2", "d1-high", "d1-sitemap", "d1-low"]),  # deepest first, newest first
+        ("best-first", ["d1-high", "d2", "d1-sitemap", "d1-low"]),  # highest score first
+        ("sitemap-first", ["d1-sitemap", "d1-high", "d2", "d1-low"]),  # sitemap URLs first, then by score
+    ],
+)
+def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
+    from docspasta.strategies import get_strategy
+
+    start = store.claim(job, 1, BFS, 60)[0]
+    store.commit_batch(job, [PageOutcome(start.page_id, start.url, "completed", markdown="s")], max_depth=3)
+    links = [
+        NewLink("https://x.org/docs/d1-low", "x.org/docs/d1-low", 1, None, "link", "pending", None, 1.0),
+        NewLink("https://x.org/docs/d1-sitemap", "x.org/docs/d1-sitemap", 1, None, "sitemap", "pending", None, 2.0),
+        NewLink("https://x.org/docs/d1-high", "x.org/docs/d1-high", 1, None, "link", "pending", None, 9.0),
+        NewLink("https://x.org/docs/d2", "x.org/docs/d2", 2, None, "link", "pending", None, 5.0),
+    ]
+    with store.transaction() as conn:
+        from docspasta import frontier
+
+        frontier.add_links(conn, job, links, time.time(), max_depth=3)
+    claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, get_strategy(strategy), 60)]
+    assert claimed == expected

@@ -46,6 +46,7 @@ FLAGS = {
     "strategy": "--strategy",
     "processing": "--processing",
     "use_sitemaps": "--no-sitemaps",
+    "ignore_robots": "--ignore-robots",
     "max_bytes": "--max-bytes",
     "extract_timeout": "--extract-timeout",
     "url": "URL",
@@ -87,6 +88,7 @@ def main() -> None:
 @click.option("--no-keep-html", "keep_html", flag_value=False, default=None, help="Do not store raw HTML.")
 @click.option("--strategy", help=DOCS["strategy"])
 @click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
+@click.option("--ignore-robots", "ignore_robots", flag_value=True, default=None, help=DOCS["ignore_robots"])
 @click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
 @click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
 @click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])

@@ -28,17 +28,20 @@ class SitemapReading:
     unreadable: int = 0
 
 
-async def read_sitemaps(fetch: FetchResource, origin: str, scope: Scope) -> SitemapReading:
-    """robots.txt Sitemap lines, /sitemap.xml and <scope>/sitemap.xml, indexes followed; same
-    host only, at most 50 files and 50,000 URLs."""
+async def read_sitemaps(
+    fetch: FetchResource, origin: str, scope: Scope, *, listed: tuple[str, ...] | None = None
+) -> SitemapReading:
+    """robots.txt Sitemap lines (`listed`, when robots.txt was already read), /sitemap.xml and
+    <scope>/sitemap.xml, indexes followed; same host only, at most 50 files and 50,000 URLs."""
 
     def same_host(url: str) -> str | None:
         return None if url.split("://", 1)[-1].split("/", 1)[0] == scope.host else "out of scope: other host"
 
     queue = [f"{origin}/sitemap.xml", f"{origin}{scope.prefix}sitemap.xml"]
-    robots = await fetch(f"{origin}/robots.txt", same_host)
-    if robots is not None:
-        queue[:0] = robots_sitemaps(decode_html(robots.body, robots.charset))
+    if listed is None:
+        robots = await fetch(f"{origin}/robots.txt", same_host)
+        listed = tuple(robots_sitemaps(decode_html(robots.body, robots.charset))) if robots is not None else ()
+    queue[:0] = listed
     reading = SitemapReading()
     seen: set[str] = set()
     while queue and reading.files < MAX_SITEMAP_FILES and len(reading.found) < MAX_SITEMAP_URLS:

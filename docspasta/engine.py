@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import httpx
 
 from .discovery import read_sitemaps
-from .errors import ExtractionError, FetchError, KnownTargetError, NotHTMLError
-from .extract import ExtractedPage, ExtractInput
+from .errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
+from .extract import ExtractedPage, ExtractInput, decode_html
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
+from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
 from .urls import Scope, dedup_key, directory_of, normalize
@@ -108,6 +109,7 @@ class _Crawl:
         self.on_progress = on_progress
         self.strategy = get_strategy(self.settings.strategy)
         self.fetch_slots = asyncio.Semaphore(self.settings.concurrency)
+        self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
         if job.scope_host is not None and job.scope_prefix is not None:
             self.scope = self._scope(job.scope_host, job.scope_prefix)
@@ -158,8 +160,12 @@ class _Crawl:
             return "the start page is missing from the frontier"
         claim = claims[0]
         fetched = await self._fetch(claim, check_hop=None)
+        if isinstance(fetched, FetchedPage) and (refused := await self._robots_refusal(fetched.final_url)):
+            fetched = PageOutcome(claim.page_id, claim.url, "skipped", refused, depth=claim.depth)
         if isinstance(fetched, PageOutcome):
             self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
+            if fetched.reason == "robots":
+                return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
             return f"start page failed: {fetched.reason} ({claim.url})"
         host = fetched.final_url.split("://", 1)[1].split("/", 1)[0]
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
@@ -179,7 +185,9 @@ class _Crawl:
         """What the site's sitemaps list joins the frontier at depth 1 (if in scope)."""
         assert self.scope is not None
         origin = start_url.split("://", 1)[0] + "://" + self.scope.host
-        reading = await read_sitemaps(self._fetch_resource, origin, self.scope)
+        policy = await self.robots.policy(start_url)
+        listed = None if self.settings.ignore_robots else policy.sitemaps  # robots.txt already read: no refetch
+        reading = await read_sitemaps(self._fetch_resource, origin, self.scope, listed=listed)
         links = self._sitemap_links(reading.found)
         if reading.files:
             self.store.add_discovered(
@@ -245,6 +253,9 @@ class _Crawl:
 
     async def _fetch(self, claim: Claim, check_hop: HopCheck | None) -> FetchedPage | PageOutcome:
         """The fetched page, or the outcome that records why there is none."""
+        if refused := await self._robots_refusal(claim.url):
+            return PageOutcome(claim.page_id, claim.url, "skipped", refused, depth=claim.depth)
+        await self.robots.wait_turn(claim.url)  # Crawl-delay, before taking a fetch slot
         try:
             async with self.fetch_slots:
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
@@ -302,10 +313,12 @@ class _Crawl:
         )
 
     def _check_hop(self, url: str) -> str | None:
-        """A redirect hop must stay in scope, and must not re-fetch a page the job has."""
+        """A redirect hop must stay in scope, obey robots.txt and not re-fetch a page the job has."""
         assert self.scope is not None
         if (reason := self.scope.reason_to_skip(url)) is not None:
             return reason
+        if self.robots.cached_allows(url) is False:
+            return "robots"
         if self.store.page_status(self.job.id, dedup_key(url)) in ("pending", "processing", "completed", "failed"):
             raise KnownTargetError(url)
         return None
@@ -324,6 +337,27 @@ class _Crawl:
         return links
 
     # -- bookkeeping --------------------------------------------------------------------
+
+    async def _robots_refusal(self, url: str) -> str | None:
+        """None if robots.txt lets us fetch the URL; else the reason to record."""
+        policy = await self.robots.policy(url)
+        if policy.allows(url):
+            return None
+        return "robots" if policy.rules is not None else f"robots: {policy.note}"
+
+    async def _robots_txt(self, url: str) -> tuple[int | None, str | None, str | None]:
+        try:
+            async with self.fetch_slots:
+                fetched = await self.fetcher.fetch(url, html_only=False)
+        except HTTPStatusError as exc:
+            return exc.http_status, None, None
+        except FetchError as exc:
+            return None, None, exc.reason
+        return fetched.status, decode_html(fetched.body, fetched.charset), None
+
+    def _robots_event(self, policy: RobotsPolicy) -> None:
+        self.store.event(self.job.id, "robots", f"{policy.host}/robots.txt",
+                         {"note": policy.note, "crawl_delay": policy.crawl_delay})  # fmt: skip
 
     def _scope(self, host: str, prefix: str) -> Scope:
         return Scope(host, prefix, self.settings.include, self.settings.exclude)

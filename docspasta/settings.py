@@ -62,6 +62,7 @@ class CrawlSettings:
     headers: tuple[tuple[str, str], ...] = _f((), "Extra request headers as (name, value) pairs.")
     keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
     strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
+    ignore_robots: bool = _f(False, "Do not obey robots.txt rules and Crawl-delay (only for sites you own).")
     use_sitemaps: bool = _f(True, "Also discover pages from robots.txt Sitemap lines and sitemap.xml (as depth 1).")
     processing: str = _f(
         "batched",

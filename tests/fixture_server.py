@@ -21,10 +21,14 @@ class FixtureServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, root: Path = SITES, *, delay: float = 0.0, robots: str | None = None) -> None:
+    def __init__(
+        self, root: Path = SITES, *, delay: float = 0.0, robots: str | None = None, robots_status: int = 200
+    ) -> None:
         self.root = root
         self.delay = delay  # seconds added to every response (to make crawls slow enough to kill)
         self.robots = robots  # a robots.txt to serve (with HOST replaced), else 404
+        self.robots_status = robots_status
+        self.times: dict[str, list[float]] = {}  # path -> monotonic arrival times
         self.requests: list[str] = []  # every path requested, in arrival order
         self.log: list[tuple[str, int]] = []  # (path, status) of every response started
         self.lock = threading.Lock()
@@ -51,6 +55,7 @@ class FixtureServer(ThreadingHTTPServer):
         """Log a request as it arrives; returns how many times the path was asked for before."""
         with self.lock:
             self.requests.append(path)
+            self.times.setdefault(path, []).append(time.monotonic())
             self.hits[path] += 1
             return self.hits[path] - 1
 
@@ -101,7 +106,7 @@ class _Handler(SimpleHTTPRequestHandler):
         if path in ("/start-404/", "/start-404/index.html"):
             return self._plain(404, b"no such page")
         if path == "/robots.txt" and self.server.robots is not None:
-            return self._plain(200, self._with_host(self.server.robots.encode()))
+            return self._plain(self.server.robots_status, self._with_host(self.server.robots.encode()))
         if path.endswith(".xml") or path.endswith(".xml.gz"):
             return self._sitemap(path)
         return super().do_GET()

@@ -28,6 +28,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "f_exclude": ("exclude", ""),
     "f_strategy": ("strategy", "bfs"),
     "f_processing": ("processing", "batched"),
+    "f_ignore_robots": ("ignore_robots", False),
 }
 FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
@@ -63,6 +64,7 @@ def render(cfg: UIConfig) -> None:
     order, mode = st.columns(2)
     order.selectbox("Strategy", list(STRATEGIES), key="f_strategy", help=DOCS["strategy"])
     mode.selectbox("Processing", list(PROCESSING_MODES), key="f_processing", help=DOCS["processing"])
+    st.checkbox("Ignore robots.txt (only for a site you own)", key="f_ignore_robots", help=DOCS["ignore_robots"])
     inc, exc = st.columns(2)
     inc.text_area("Include patterns (one per line)", key="f_include", placeholder="/docs/**", help=DOCS["include"])
     exc.text_area("Exclude patterns (one per line)", key="f_exclude", placeholder="**/changelog*", help=DOCS["exclude"])

@@ -34,6 +34,7 @@ FLAGS = {
     "max_depth": "--depth",
     "concurrency": "--concurrency",
     "batch_size": "--batch-size",
+    "per_host_concurrency": "--per-host-concurrency",
     "quality_threshold": "--threshold",
     "include": "--include",
     "exclude": "--exclude",
@@ -76,6 +77,7 @@ def main() -> None:
 @click.option("--max-pages", type=int, help=DOCS["max_pages"])
 @click.option("--depth", "max_depth", type=int, help=DOCS["max_depth"])
 @click.option("--concurrency", type=int, help=DOCS["concurrency"])
+@click.option("--per-host-concurrency", type=int, help=DOCS["per_host_concurrency"])
 @click.option("--batch-size", type=int, help=DOCS["batch_size"])
 @click.option("--threshold", "quality_threshold", type=int, help=DOCS["quality_threshold"])
 @click.option("--include", multiple=True, metavar="GLOB", help=DOCS["include"])

@@ -109,6 +109,7 @@ class _Crawl:
         self.on_progress = on_progress
         self.strategy = get_strategy(self.settings.strategy)
         self.fetch_slots = asyncio.Semaphore(self.settings.concurrency)
+        self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
         if job.scope_host is not None and job.scope_prefix is not None:
@@ -257,7 +258,7 @@ class _Crawl:
             return PageOutcome(claim.page_id, claim.url, "skipped", refused, depth=claim.depth)
         await self.robots.wait_turn(claim.url)  # Crawl-delay, before taking a fetch slot
         try:
-            async with self.fetch_slots:
+            async with self.fetch_slots, self._host_slot(claim.url):
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
         except (NotHTMLError, KnownTargetError) as exc:
             return PageOutcome(claim.page_id, claim.url, "skipped", exc.reason, depth=claim.depth)
@@ -337,6 +338,13 @@ class _Crawl:
         return links
 
     # -- bookkeeping --------------------------------------------------------------------
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        """Fetches in flight to one host are capped apart from the job's concurrency."""
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        if host not in self.host_slots:
+            self.host_slots[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
+        return self.host_slots[host]
 
     async def _robots_refusal(self, url: str) -> str | None:
         """None if robots.txt lets us fetch the URL; else the reason to record."""

@@ -40,6 +40,9 @@ class CrawlSettings:
         2, "Follow links at most this many hops from the start page (shortest link distance).", lo=0, hi=100
     )
     concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256)
+    per_host_concurrency: int = _f(
+        8, "Fetches in flight to one host at once (httpx slows down beyond a few).", lo=1, hi=256
+    )
     batch_size: int = _f(20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000)
     quality_threshold: int = _f(
         20, "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.", lo=0, hi=100

@@ -29,6 +29,8 @@ class FixtureServer(ThreadingHTTPServer):
         self.robots = robots  # a robots.txt to serve (with HOST replaced), else 404
         self.robots_status = robots_status
         self.times: dict[str, list[float]] = {}  # path -> monotonic arrival times
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests being answered at once
         self.requests: list[str] = []  # every path requested, in arrival order
         self.log: list[tuple[str, int]] = []  # (path, status) of every response started
         self.lock = threading.Lock()
@@ -89,6 +91,16 @@ class _Handler(SimpleHTTPRequestHandler):
         super().send_response(code, message)
 
     def do_GET(self) -> None:  # noqa: N802
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            self._get()
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+
+    def _get(self) -> None:
         seen_before = self.server.record_request(self.path)
         if self.server.delay:
             time.sleep(self.server.delay)

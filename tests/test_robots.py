@@ -81,3 +81,15 @@ def test_a_huge_crawl_delay_is_capped_and_the_cap_is_shown():
 def test_a_group_for_docspasta_wins_over_the_wildcard_group():
     policy = policy_from_response("x.org", 200, "User-agent: docspasta\nDisallow: /\n\nUser-agent: *\nAllow: /\n", None)
     assert not policy.allows("https://x.org/docs/")
+
+
+async def test_fetches_to_one_host_are_capped(db_path):
+    most = {}
+    for per_host in (2, 8):
+        # slow.html is left out: the server keeps answering it after the crawler gives up on it
+        with FixtureServer(delay=0.15) as site:
+            await crawl_async(site.url("/docs/index.html"), db=db_path, concurrency=16, batch_size=16,
+                              per_host_concurrency=per_host, exclude=["**/slow.html"], **FAST)  # fmt: skip
+            most[per_host] = site.max_in_flight
+    assert most[2] == 2  # the cap holds...
+    assert most[8] > 2  # ...and is what limited it: with a higher cap, more ran at once

@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from .errors import FetchError
-from .extract import decode_html
+from .extract import decode_html, page_links
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .htmltree import parse
 from .settings import CrawlSettings
 from .sitemaps import parse_sitemap, robots_sitemaps
-from .urls import Scope, compile_glob, directory_of, normalize
+from .urls import Scope, compile_glob, directory_of, host_of, normalize
 
 MAX_SITEMAP_FILES = 50
 MAX_SITEMAP_URLS = 50_000
@@ -35,7 +35,7 @@ async def read_sitemaps(
     <scope>/sitemap.xml, indexes followed; same host only, at most 50 files and 50,000 URLs."""
 
     def same_host(url: str) -> str | None:
-        return None if url.split("://", 1)[-1].split("/", 1)[0] == scope.host else "out of scope: other host"
+        return None if host_of(url) == scope.host else "out of scope: other host"
 
     queue = [f"{origin}/sitemap.xml", f"{origin}{scope.prefix}sitemap.xml"]
     if listed is None:
@@ -116,7 +116,7 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
     links to, at most `max_fetches`), plus sitemaps — without extracting anything."""
     async with Fetcher(settings) as fetcher:
         start = await fetcher.fetch(settings.url)
-        host = start.final_url.split("://", 1)[1].split("/", 1)[0]
+        host = host_of(start.final_url)
         scope = Scope(host, settings.scope_prefix or directory_of(start.final_url), settings.include, settings.exclude)
         origin = start.final_url.split("://", 1)[0] + "://" + host
         found: dict[str, str] = {normalize(start.final_url) or start.final_url: "start"}
@@ -149,7 +149,7 @@ def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]
 
     lines, printed_dirs = [], set()
     rows = [u for u in preview.urls if show_dropped or u.kept]
-    for u in sorted(rows, key=lambda u: (u.url.split("://", 1)[-1].split("/", 1)[0], site_order(u.url))):
+    for u in sorted(rows, key=lambda u: (host_of(u.url), site_order(u.url))):
         host, _, path = u.url.split("://", 1)[-1].partition("/")
         segments = [host, *path.split("/")]
         for depth in range(len(segments) - 1):  # the host, then each directory
@@ -164,10 +164,8 @@ def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]
 
 
 def _page_links(page: FetchedPage) -> list[str]:
-    from .extract import _base_url, _links
-
     tree = parse(decode_html(page.body, page.charset))
-    return list(_links(tree, _base_url(tree, page.final_url))[0]) if tree is not None else []
+    return list(page_links(tree, page.final_url)[0]) if tree is not None else []
 
 
 async def _try(fetcher: Fetcher, url: str, check: HopCheck | None, *, html_only: bool = True) -> FetchedPage | None:

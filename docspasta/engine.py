@@ -33,7 +33,7 @@ from .frontier import Claim, NewLink
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
-from .urls import Scope, dedup_key, directory_of, normalize
+from .urls import Scope, dedup_key, directory_of, host_of, normalize
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class _Crawl:
             if fetched.reason == "robots":
                 return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
             return f"start page failed: {fetched.reason} ({claim.url})"
-        host = fetched.final_url.split("://", 1)[1].split("/", 1)[0]
+        host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)
         self.store.set_scope(
@@ -341,7 +341,7 @@ class _Crawl:
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         """Fetches in flight to one host are capped apart from the job's concurrency."""
-        host = url.split("://", 1)[-1].split("/", 1)[0]
+        host = host_of(url)
         if host not in self.host_slots:
             self.host_slots[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
         return self.host_slots[host]
@@ -373,7 +373,7 @@ class _Crawl:
     def _after_commit(self) -> None:
         self.job = self.store.job(self.job.id)
         self.completed = self.job.completed
-        self._report()
+        self._report(self.job)
 
     def _heartbeat(self, *, force: bool = False) -> str | None:
         """Every second (or when forced): record liveness and run time, read cancel/pause."""
@@ -389,10 +389,12 @@ class _Crawl:
         self.store.finish(self.job.id, status, error=error, step=step)
         self._report()
 
-    def _report(self) -> None:
+    def _report(self, job: JobRecord | None = None) -> None:
+        """Progress for the callback; `job` when the caller has just read it."""
         if self.on_progress is not None:
             now = time.monotonic()
-            self.on_progress(Progress.of(self.store.job(self.job.id), self.run_seconds + (now - self._beat_at)))
+            job = job or self.store.job(self.job.id)
+            self.on_progress(Progress.of(job, self.run_seconds + (now - self._beat_at)))
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

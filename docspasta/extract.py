@@ -73,8 +73,8 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
     fidelity: dict[str, int] = {}
     needs_js = False
     if tree is not None:
+        links, anchors = page_links(tree, item.url)
         base = _base_url(tree, item.url)
-        links, anchors = _links(tree, base)
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
@@ -172,8 +172,10 @@ def _base_url(tree: Element, page_url: str) -> str:
     return page_url
 
 
-def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Absolute, normalised link targets in page order, and the first anchor text of each."""
+def page_links(tree: Element, page_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Absolute, normalised link targets in page order (resolved against <base href>), and
+    the first anchor text of each."""
+    base = _base_url(tree, page_url)
     seen: dict[str, str] = {}
     directory = base[: base.rfind("/") + 1]
     for element in tree.iter("a", "area"):

@@ -210,12 +210,3 @@ def completion_times(db_path: str | os.PathLike[str] | None, job_id: str) -> lis
             "SELECT ts FROM events WHERE job_id = ? AND type = 'page_completed' ORDER BY id", (job_id,)
         ).fetchall()
     return [r[0] - start for r in rows] if start is not None else []
-
-
-def list_comparisons(
-    db_path: str | os.PathLike[str] | None = None, *, owner: str | None = None
-) -> list[dict[str, Any]]:
-    where, params = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
-    with reader(db_path) as conn:
-        rows = conn.execute(f"SELECT * FROM comparisons {where} ORDER BY created_at DESC LIMIT 200", params).fetchall()
-    return [dict(r) for r in rows]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from protego import Protego
 
+from .urls import host_of
+
 MAX_CRAWL_DELAY_S = 10.0
 PRODUCT_TOKEN = "docspasta"  # matched against User-agent groups (RFC 9309 product token)
 
@@ -68,7 +70,7 @@ class Robots:
     _next_fetch_at: dict[str, float] = field(default_factory=dict)
 
     async def policy(self, url: str) -> RobotsPolicy:
-        scheme, host = url.split("://", 1)[0], _host(url)
+        scheme, host = url.split("://", 1)[0], host_of(url)
         if self.ignore:
             return RobotsPolicy(host, None, True, "robots.txt ignored (--ignore-robots)")
         if host in self._policies:
@@ -86,12 +88,12 @@ class Robots:
         """For synchronous checks (redirect hops): None when the host's policy is not known yet."""
         if self.ignore:
             return True
-        policy = self._policies.get(_host(url))
+        policy = self._policies.get(host_of(url))
         return policy.allows(url) if policy is not None else None
 
     async def wait_turn(self, url: str) -> None:
         """Space fetches to one host by its Crawl-delay."""
-        host = _host(url)
+        host = host_of(url)
         policy = self._policies.get(host)
         if policy is None or policy.crawl_delay <= 0:
             return
@@ -100,7 +102,3 @@ class Robots:
         self._next_fetch_at[host] = turn + policy.crawl_delay
         if turn > now:
             await asyncio.sleep(turn - now)
-
-
-def _host(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0]

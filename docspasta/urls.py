@@ -179,6 +179,11 @@ def _normalize_query(query: str) -> str:
     return urlencode(kept, safe=_QUERY_SAFE)
 
 
+def host_of(url: str) -> str:
+    """The host[:port] of an absolute URL as normalize() writes it (no parsing needed)."""
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
 def dedup_key(normalized_url: str) -> str:
     """The key two spellings of one page share. Normalisation already did the work;
     the scheme is dropped so http:// and https:// copies of a page are one page."""

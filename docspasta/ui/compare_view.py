@@ -17,12 +17,12 @@ from ..analytics import (
 )
 from ..errors import DocspastaError, InvalidSettingError
 from ..reads import get_comparison, list_jobs
+from ..store import ACTIVE_JOB_STATUSES
 from . import session
 from .config import UIConfig
 
 COMPARISON_ID = "comparison_id"
 DEFAULT_VARIANTS = "strategy=bfs\nstrategy=dfs\nstrategy=sitemap-first\nstrategy=best-first"
-ACTIVE = ("pending", "running")
 
 
 def render(cfg: UIConfig) -> None:
@@ -78,7 +78,7 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
         st.session_state[COMPARISON_ID] = None
         st.query_params.pop("comparison", None)
         st.rerun()
-    running = any(job.status in ACTIVE for _, job in comparison.jobs)
+    running = any(job.status in ACTIVE_JOB_STATUSES for _, job in comparison.jobs)
     st.subheader(f"{comparison.start_url} · {comparison.mode}")
 
     @st.fragment(run_every=0.5 if running else None)
@@ -90,7 +90,7 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
             )
             st.progress(min(100, int(100 * job.completed / planned)), text=f"{label}: {job.completed} pages · "
                         f"{job.status} · {job.pages_per_second:.1f} pages/s")  # fmt: skip
-        if running and not any(job.status in ACTIVE for _, job in current.jobs):
+        if running and not any(job.status in ACTIVE_JOB_STATUSES for _, job in current.jobs):
             st.rerun()
 
     live()

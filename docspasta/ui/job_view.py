@@ -19,11 +19,10 @@ from ..analytics import fidelity_summary, pages_frame, quality_histogram, skip_r
 from ..errors import DocspastaError
 from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ExportResult, export
 from ..reads import events, page_detail
-from ..store import JobRecord
+from ..store import ACTIVE_JOB_STATUSES, JobRecord
 from . import session
 from .config import UIConfig
 
-ACTIVE = ("pending", "running")
 POLL_S = 0.5
 MAX_COPYABLE_CHARS = 2_000_000
 
@@ -40,7 +39,7 @@ def render(cfg: UIConfig, job_id: str) -> None:
     if st.button("New crawl", key="jv_new"):
         session.open_job(None)
         st.rerun()
-    _live(cfg, job.id, was_active=job.status in ACTIVE)
+    _live(cfg, job.id, was_active=job.status in ACTIVE_JOB_STATUSES)
     _inspect(cfg, job)
     if job.completed:
         _result(cfg, job)
@@ -55,7 +54,7 @@ def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
         _progress(job)
         _controls(cfg, job)
         _events(cfg, job)
-        if was_active and job.status not in ACTIVE:
+        if was_active and job.status not in ACTIVE_JOB_STATUSES:
             st.rerun()  # the job ended: one full rerun, and polling stops
 
     live()
@@ -63,7 +62,7 @@ def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
 
 def _progress(job: JobRecord) -> None:
     s = job.settings
-    active = job.status in ACTIVE
+    active = job.status in ACTIVE_JOB_STATUSES
     planned = max(1, min(s.max_pages, job.completed + job.queued)) if active or job.queued else max(1, job.completed)
     fraction = min(1.0, job.completed / planned)
     elapsed = job.run_seconds
@@ -99,7 +98,7 @@ def _progress(job: JobRecord) -> None:
 def _controls(cfg: UIConfig, job: JobRecord) -> None:
     runner = session.runner(cfg)
     cols = st.columns(6)
-    if job.status in ACTIVE:
+    if job.status in ACTIVE_JOB_STATUSES:
         cols[0].button("Cancel", key="jv_cancel", on_click=runner.cancel, args=(job.id,))
         cols[1].button("Pause", key="jv_pause", on_click=runner.pause, args=(job.id,))
     elif job.status in ("interrupted", "paused", "failed", "cancelled") and job.scope_host:
@@ -108,7 +107,7 @@ def _controls(cfg: UIConfig, job: JobRecord) -> None:
 
 def _events(cfg: UIConfig, job: JobRecord) -> None:
     rows = events(cfg.db_path, job.id, limit=8)
-    with st.expander("Latest events", expanded=job.status in ACTIVE):
+    with st.expander("Latest events", expanded=job.status in ACTIVE_JOB_STATUSES):
         st.dataframe(
             pl.DataFrame(
                 {

@@ -9,12 +9,10 @@ import streamlit as st
 
 from ..errors import DocspastaError
 from ..reads import list_jobs
-from ..store import JobRecord
+from ..store import ACTIVE_JOB_STATUSES, JobRecord
 from . import session
 from .config import UIConfig
 from .job_view import cached_export
-
-ACTIVE = ("pending", "running")
 
 
 def render(cfg: UIConfig) -> None:
@@ -76,7 +74,7 @@ def _resume(cfg: UIConfig, job_id: str) -> None:
 
 
 def _delete(cfg: UIConfig, job: JobRecord) -> None:
-    if job.status in ACTIVE:
+    if job.status in ACTIVE_JOB_STATUSES:
         st.session_state["jobs_notice"] = "Cancel the crawl before deleting it."
         return
     session.runner(cfg).delete(job.id)

@@ -84,6 +84,7 @@ def main() -> None:
 @click.option("--exclude", multiple=True, metavar="GLOB", help=DOCS["exclude"])
 @click.option("--timeout", type=float, help=DOCS["timeout"])
 @click.option("--retries", type=int, help=DOCS["retries"])
+@click.option("--delay", "min_delay", type=float, help=DOCS["min_delay"])
 @click.option("--scope-prefix", help=DOCS["scope_prefix"])
 @click.option("--user-agent", help=DOCS["user_agent"])
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help=DOCS["headers"])

@@ -256,7 +256,6 @@ class _Crawl:
         """The fetched page, or the outcome that records why there is none."""
         if refused := await self._robots_refusal(claim.url):
             return PageOutcome(claim.page_id, claim.url, "skipped", refused, depth=claim.depth)
-        await self.robots.wait_turn(claim.url)  # Crawl-delay, before taking a fetch slot
         try:
             async with self.fetch_slots, self._host_slot(claim.url):
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
@@ -364,6 +363,7 @@ class _Crawl:
         return fetched.status, decode_html(fetched.body, fetched.charset), None
 
     def _robots_event(self, policy: RobotsPolicy) -> None:
+        self.fetcher.pacer.set_floor(policy.host, policy.crawl_delay)
         self.store.event(self.job.id, "robots", f"{policy.host}/robots.txt",
                          {"note": policy.note, "crawl_delay": policy.crawl_delay})  # fmt: skip
 

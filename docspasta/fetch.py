@@ -28,14 +28,16 @@ from .errors import (
     RedirectError,
     ResponseTooLargeError,
 )
+from .pacing import HostPacer
 from .settings import CrawlSettings
-from .urls import normalize
+from .urls import host_of, normalize
 
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER_S = 60.0
 MAX_BACKOFF_S = 10.0
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+_THROTTLE_STATUSES = {429, 503}
 
 HopCheck = Callable[[str], "str | None"]  # url -> reason to refuse, or None
 
@@ -59,6 +61,7 @@ class Fetcher:
         self._settings = settings
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self.pacer = HostPacer(settings.min_delay)
 
     async def __aenter__(self) -> Fetcher:
         s = self._settings
@@ -88,10 +91,7 @@ class Fetcher:
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
             try:
-                async with asyncio.timeout(self._settings.timeout):
-                    final_url, response, body = await self._follow(url, check_hop, html_only)
-            except TimeoutError:
-                error: FetchError = FetchTimeoutError(f"timed out after {self._settings.timeout:g} s")
+                final_url, response, body = await self._follow(url, check_hop, html_only)
             except FetchError as exc:
                 error = exc
             except httpx.TimeoutException:
@@ -120,21 +120,43 @@ class Fetcher:
     async def _follow(
         self, url: str, check_hop: HopCheck | None, html_only: bool = True
     ) -> tuple[str, httpx.Response, bytes]:
-        assert self._client is not None, "use Fetcher as an async context manager"
+        """Follow redirects hop by hop. Each hop waits its turn at the pacer first; the
+        timeout budget counts network time only, so politeness never times a page out."""
         current = url
         seen = {url}
+        budget = self._settings.timeout
         for _hop in range(MAX_REDIRECTS + 1):
-            async with self._client.stream("GET", current) as response:
-                if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
-                    current = _next_hop(current, response.headers["location"], seen, check_hop)
-                    continue
-                if response.status_code >= 400:
-                    raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
-                if html_only:
-                    _require_html(response)
-                body = await self._read_capped(response, html_only)
+            host = host_of(current)
+            await self.pacer.wait_turn(host)
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(budget):
+                    location, response, body = await self._request(current, html_only)
+            except TimeoutError:
+                raise FetchTimeoutError(f"timed out after {self._settings.timeout:g} s") from None
+            except HTTPStatusError as exc:
+                if exc.http_status in _THROTTLE_STATUSES:
+                    retry_after = exc.retry_after if (exc.retry_after or 0) <= MAX_RETRY_AFTER_S else None
+                    self.pacer.back_off(host, retry_after)
+                raise
+            self.pacer.relax(host)
+            budget -= time.monotonic() - started
+            if location is None:
                 return current, response, body
+            current = _next_hop(current, location, seen, check_hop)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _request(self, url: str, html_only: bool) -> tuple[str | None, httpx.Response, bytes]:
+        """One GET: (redirect target or None, response, body)."""
+        assert self._client is not None, "use Fetcher as an async context manager"
+        async with self._client.stream("GET", url) as response:
+            if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                return response.headers["location"], response, b""
+            if response.status_code >= 400:
+                raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
+            if html_only:
+                _require_html(response)
+            return None, response, await self._read_capped(response, html_only)
 
     async def _read_capped(self, response: httpx.Response, html_only: bool = True) -> bytes:
         cap = self._settings.max_bytes

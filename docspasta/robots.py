@@ -9,7 +9,6 @@ Crawl-delay is honoured, capped so one host cannot stall a job for hours.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -60,14 +59,13 @@ def policy_from_response(host: str, status: int | None, text: str | None, error:
 
 @dataclass
 class Robots:
-    """The job's robots.txt policies, one fetch per host, and the per-host Crawl-delay gate."""
+    """The job's robots.txt policies, one fetch per host (Crawl-delay is enforced by pacing.HostPacer)."""
 
     fetch: FetchRobots
     ignore: bool = False
     on_policy: Callable[[RobotsPolicy], None] | None = None
     _policies: dict[str, RobotsPolicy] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    _next_fetch_at: dict[str, float] = field(default_factory=dict)
 
     async def policy(self, url: str) -> RobotsPolicy:
         scheme, host = url.split("://", 1)[0], host_of(url)
@@ -90,15 +88,3 @@ class Robots:
             return True
         policy = self._policies.get(host_of(url))
         return policy.allows(url) if policy is not None else None
-
-    async def wait_turn(self, url: str) -> None:
-        """Space fetches to one host by its Crawl-delay."""
-        host = host_of(url)
-        policy = self._policies.get(host)
-        if policy is None or policy.crawl_delay <= 0:
-            return
-        now = time.monotonic()
-        turn = max(now, self._next_fetch_at.get(host, now))
-        self._next_fetch_at[host] = turn + policy.crawl_delay
-        if turn > now:
-            await asyncio.sleep(turn - now)

@@ -53,6 +53,12 @@ class CrawlSettings:
     retries: int = _f(
         2, "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).", lo=0, hi=10
     )
+    min_delay: float = _f(
+        0.0,
+        "Seconds between requests to one host at least; robots.txt Crawl-delay and 429/503 back-off can raise it.",
+        lo=0,
+        hi=60,
+    )
     include: tuple[str, ...] = _f(
         (), "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them."
     )

@@ -48,6 +48,7 @@ async def test_a_missing_robots_txt_allows_everything(site, db_path):
 async def test_crawl_delay_spaces_fetches_to_the_host(db_path):
     with FixtureServer(robots="User-agent: *\nCrawl-delay: 0.3\n") as site:
         await crawl_async(site.url("/docs/guide/index.html"), db=db_path, concurrency=4, **FAST)
+        # every request but robots.txt (sitemaps too) waits its turn
         arrivals = sorted(t for path, times in site.times.items() if path != "/robots.txt" for t in times)
         assert len(arrivals) >= 4
         gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]

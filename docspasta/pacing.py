@@ -1,0 +1,77 @@
+"""When the next request to a host may start: politeness measured at the wire.
+
+Every HTTP request the job sends (pages, redirect hops, retries, robots.txt, sitemaps)
+waits its turn here right before it goes out, so spacing holds for what the server
+sees, not for what the crawler planned. A host's interval is the largest of:
+
+- the job's `min_delay` setting,
+- the Crawl-delay its robots.txt asks for (set by the engine once robots.txt is read),
+- an adaptive delay that doubles on every 429/503 and decays on success
+  (AutoThrottle-like, so a struggling server gets room without a user tuning anything).
+
+A Retry-After within the cap also blocks the whole host until it has passed: the
+server said when it can take more, so no request to it (a retry or another page)
+starts before then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+MAX_ADAPTIVE_DELAY_S = 10.0
+FIRST_BACKOFF_S = 0.25
+DECAY = 0.75
+
+
+@dataclass
+class _HostPace:
+    floor: float  # min_delay or Crawl-delay, whichever is larger
+    delay: float  # current interval: floor plus whatever throttling added
+    next_at: float = 0.0  # monotonic time before which no request may start
+
+
+class HostPacer:
+    """Per-host turn-taking for one job. Not thread-safe: one event loop owns it."""
+
+    def __init__(self, min_delay: float = 0.0) -> None:
+        self._min_delay = min_delay
+        self._hosts: dict[str, _HostPace] = {}
+
+    def _pace(self, host: str) -> _HostPace:
+        if host not in self._hosts:
+            self._hosts[host] = _HostPace(self._min_delay, self._min_delay)
+        return self._hosts[host]
+
+    def set_floor(self, host: str, delay: float) -> None:
+        """Raise the host's minimum interval (robots.txt Crawl-delay)."""
+        pace = self._pace(host)
+        pace.floor = max(self._min_delay, delay)
+        pace.delay = max(pace.delay, pace.floor)
+
+    def interval(self, host: str) -> float:
+        return self._pace(host).delay
+
+    async def wait_turn(self, host: str) -> None:
+        """Sleep until this request may start, and book the next turn."""
+        pace = self._pace(host)
+        now = time.monotonic()
+        turn = max(now, pace.next_at)
+        pace.next_at = turn + pace.delay
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+    def back_off(self, host: str, retry_after: float | None) -> None:
+        """The host answered 429/503: double its interval, and honour Retry-After for every request to it."""
+        pace = self._pace(host)
+        pace.delay = min(MAX_ADAPTIVE_DELAY_S, max(pace.floor, FIRST_BACKOFF_S, pace.delay * 2))
+        wait = max(pace.delay, retry_after or 0.0)
+        pace.next_at = max(pace.next_at, time.monotonic() + wait)
+
+    def relax(self, host: str) -> None:
+        """A request succeeded: let the interval decay back towards the floor."""
+        pace = self._pace(host)
+        if pace.delay > pace.floor:
+            decayed = pace.delay * DECAY
+            pace.delay = decayed if decayed - pace.floor > 0.01 else pace.floor

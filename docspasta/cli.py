@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -50,6 +51,9 @@ FLAGS = {
     "ignore_robots": "--ignore-robots",
     "max_bytes": "--max-bytes",
     "extract_timeout": "--extract-timeout",
+    "min_delay": "--delay",
+    "allow_private": "--allow-private",
+    "allow_hosts": "--allow-host",
     "url": "URL",
 }
 DOCS = field_docs()
@@ -60,6 +64,21 @@ db_option = click.option(
     default=None,
     help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).",
 )
+
+
+def guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--allow-private and --allow-host: opening the address guard is always explicit."""
+    command = click.option(
+        "--allow-host", "allow_hosts", multiple=True, metavar="HOST[:PORT]", help=DOCS["allow_hosts"]
+    )(command)
+    return click.option(
+        "--allow-private",
+        "allow_private",
+        flag_value=True,
+        default=None,
+        envvar="DOCSPASTA_ALLOW_PRIVATE",
+        help=DOCS["allow_private"] + " Also $DOCSPASTA_ALLOW_PRIVATE=1.",
+    )(command)
 
 
 class BadInput(click.ClickException):
@@ -95,6 +114,7 @@ def main() -> None:
 @click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
 @click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
 @click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])
+@guard_options
 @db_option
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
@@ -175,6 +195,7 @@ def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | No
     show_default=True,
     help="1: the start page's links; 2: also the links of the pages it links to (at most 50 fetched).",
 )
+@guard_options
 @click.option("--kept-only", is_flag=True, help="List only the URLs the crawl would keep.")
 @click.option("--json", "as_json", is_flag=True, help="Print every URL with its verdict as JSON.")
 def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **options: Any) -> None:
@@ -220,6 +241,7 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
 @click.option("--concurrency", type=int, help=DOCS["concurrency"])
 @click.option("--timeout", type=float, help=DOCS["timeout"])
 @click.option("--parallel", is_flag=True, help="Run the variants at once (default: one after another, fair timing).")
+@guard_options
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None, as_json: bool,
@@ -228,7 +250,7 @@ def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None
     from .analytics import COMPARISON_RULE, best_variant, comparison_metrics
     from .api import compare_async
 
-    base = {k: v for k, v in options.items() if v is not None}
+    base = {k: v for k, v in options.items() if v is not None and v != ()}
     try:
         _settings({"url": url, **base})
         comparison_id = asyncio.run(compare_async(url, list(variants), db=db, mode="parallel" if parallel else

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from .errors import FetchError
 from .extract import decode_html, page_links
 from .fetch import FetchedPage, Fetcher, HopCheck
+from .guard import AddressGuard
 from .htmltree import parse
 from .settings import CrawlSettings
 from .sitemaps import parse_sitemap, robots_sitemaps
@@ -117,7 +118,10 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
     async with Fetcher(settings) as fetcher:
         start = await fetcher.fetch(settings.url)
         host = host_of(start.final_url)
-        scope = Scope(host, settings.scope_prefix or directory_of(start.final_url), settings.include, settings.exclude)
+        guard = AddressGuard(settings.allow_private, settings.allow_hosts)
+        scope = Scope(
+            host, settings.scope_prefix or directory_of(start.final_url), settings.include, settings.exclude, guard
+        )
         origin = start.final_url.split("://", 1)[0] + "://" + host
         found: dict[str, str] = {normalize(start.final_url) or start.final_url: "start"}
         level = _page_links(start)

@@ -22,14 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
 from .discovery import read_sitemaps
 from .errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
 from .extract import ExtractedPage, ExtractInput, decode_html
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
+from .guard import AddressGuard
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
@@ -80,7 +79,6 @@ async def run_job(
     *,
     pool: ExtractPool | None = None,
     on_progress: ProgressCallback | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
 ) -> JobRecord:
     """Run (or resume) one job to its end and return its final record.
 
@@ -92,7 +90,7 @@ async def run_job(
     async with contextlib.AsyncExitStack() as stack:
         if pool is None:
             pool = await stack.enter_async_context(ExtractPool())
-        fetcher = await stack.enter_async_context(Fetcher(job.settings, transport=transport))
+        fetcher = await stack.enter_async_context(Fetcher(job.settings))
         await _Crawl(store, job, pool, fetcher, on_progress).run()
     return store.job(job_id)
 
@@ -167,7 +165,7 @@ class _Crawl:
             self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
             if fetched.reason == "robots":
                 return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
-            return f"start page failed: {fetched.reason} ({claim.url})"
+            return f"start page failed: {fetched.reason} ({claim.url}){_guard_hint(fetched.reason)}"
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)
@@ -368,7 +366,8 @@ class _Crawl:
                          {"note": policy.note, "crawl_delay": policy.crawl_delay})  # fmt: skip
 
     def _scope(self, host: str, prefix: str) -> Scope:
-        return Scope(host, prefix, self.settings.include, self.settings.exclude)
+        guard = AddressGuard(self.settings.allow_private, self.settings.allow_hosts)
+        return Scope(host, prefix, self.settings.include, self.settings.exclude, guard)
 
     def _after_commit(self) -> None:
         self.job = self.store.job(self.job.id)
@@ -395,6 +394,13 @@ class _Crawl:
             now = time.monotonic()
             job = job or self.store.job(self.job.id)
             self.on_progress(Progress.of(job, self.run_seconds + (now - self._beat_at)))
+
+
+def _guard_hint(reason: str | None) -> str:
+    if not (reason or "").startswith(("blocked: non-public address", "redirect refused (blocked")):
+        return ""
+    return (". It is refused because a URL is untrusted input; for a site on your own network, open the guard "
+            "with --allow-host HOST:PORT or --allow-private (dashboard: 'Allow private/local addresses')")  # fmt: skip
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

@@ -110,6 +110,14 @@ class KnownTargetError(FetchError):
         super().__init__(f"duplicate of {target} (redirect)")
 
 
+class BlockedAddressError(FetchError):
+    """The address guard refused a connection: the host is (or resolves to) a non-public address."""
+
+    def __init__(self, reason: str, *, host: str) -> None:
+        self.host = host
+        super().__init__(reason)
+
+
 class ConnectError(FetchError):
     retryable = True
 

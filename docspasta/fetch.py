@@ -1,4 +1,4 @@
-"""The only module that touches httpx.
+"""Fetching pages: the only module that sends requests (transport.py opens the sockets).
 
 One `Fetcher` per job holds one AsyncClient. `fetch(url)` follows redirects hop by
 hop (each hop checked by the caller's scope check), streams the body under a size
@@ -28,8 +28,10 @@ from .errors import (
     RedirectError,
     ResponseTooLargeError,
 )
+from .guard import AddressGuard
 from .pacing import HostPacer
 from .settings import CrawlSettings
+from .transport import guarded_transport
 from .urls import host_of, normalize
 
 MAX_REDIRECTS = 10
@@ -58,6 +60,7 @@ class Fetcher:
     """Fetch pages for one job. Use as an async context manager."""
 
     def __init__(self, settings: CrawlSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport` replaces the guarded network transport: for unit tests with httpx.MockTransport only."""
         self._settings = settings
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -71,12 +74,15 @@ class Fetcher:
             "Accept-Encoding": "gzip, deflate",
         }
         headers.update(dict(s.headers))
+        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
+        guard = AddressGuard(s.allow_private, s.allow_hosts)
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(s.timeout),
-            limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            limits=limits,
             follow_redirects=False,
-            transport=self._transport,
+            transport=self._transport or guarded_transport(guard, limits),
+            trust_env=False,  # a proxy from the environment would be the only address the guard sees
         )
         return self
 

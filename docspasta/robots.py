@@ -40,6 +40,8 @@ class RobotsPolicy:
 
 def policy_from_response(host: str, status: int | None, text: str | None, error: str | None) -> RobotsPolicy:
     """What a robots.txt answer means for the crawl (RFC 9309, section 2.3.1)."""
+    if status is None and (error or "").startswith("blocked:"):  # the guard refuses the host's pages just the same
+        return RobotsPolicy(host, None, True, f"robots.txt not fetched ({error})")
     if status is None:
         return RobotsPolicy(host, None, False, f"robots.txt unreachable ({error}): nothing on {host} is fetched")
     if status >= 500:

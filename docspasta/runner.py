@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from .compare import build_variants, run_comparison
 from .discovery import ScopePreview, preview_scope
 from .engine import run_job
-from .errors import JobBusyError
+from .errors import InvalidSettingError, JobBusyError
 from .extract_pool import ExtractPool
 from .settings import CrawlSettings
 from .store import JobRecord, Store, resolve_db_path
@@ -35,9 +35,13 @@ _lock = threading.Lock()
 
 
 class Runner:
-    def __init__(self, db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4) -> None:
+    def __init__(
+        self, db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4, guard_locked: bool = False
+    ) -> None:
+        """`guard_locked` (hosted dashboards): no job may open the address guard, whatever its settings say."""
         self.db_path = resolve_db_path(db_path)
         self.max_jobs = max_jobs
+        self.guard_locked = guard_locked
         self.loop = asyncio.new_event_loop()
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._ready = threading.Event()
@@ -53,6 +57,7 @@ class Runner:
 
     def submit(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
         """Store a new job and start it; returns its id at once."""
+        self._check_guard(settings)
         return self._call(self._submit(settings, owner))
 
     def submit_comparison(
@@ -67,11 +72,23 @@ class Runner:
         """Store a comparison (one job per variant) and start it; returns its id at once.
         Raises InvalidSettingError, naming the variant, before anything is stored."""
         built = build_variants(url, base, variants)
+        for _, settings in built:
+            self._check_guard(settings)
         return self._call(self._submit_comparison(built, mode, owner))
 
     def preview_scope(self, settings: CrawlSettings, *, link_depth: int = 1, timeout: float = 120) -> ScopePreview:
         """Discover URLs and judge them against the scope, without crawling (the UI never fetches)."""
+        self._check_guard(settings)
         return self._call(preview_scope(settings, link_depth=link_depth), timeout=timeout)
+
+    def _check_guard(self, settings: CrawlSettings) -> None:
+        if not self.guard_locked:
+            return
+        closed = "this server is hosted, so private and local addresses stay closed"
+        if settings.allow_private:
+            raise InvalidSettingError("allow_private", True, f"false: {closed}")
+        if settings.allow_hosts:
+            raise InvalidSettingError("allow_hosts", list(settings.allow_hosts), f"none: {closed}")
 
     def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
         self._call(self._add_to_comparison(comparison_id, job_id, label))
@@ -206,15 +223,19 @@ def thread_name(db_path: Path) -> str:
     return f"{THREAD_PREFIX}:{db_path}"
 
 
-def get_runner(db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4) -> Runner:
-    """The process's runner for this database: the live one if there is one, else a new one."""
+def get_runner(
+    db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4, guard_locked: bool = False
+) -> Runner:
+    """The process's runner for this database: the live one if there is one, else a new one.
+    Asking for a locked guard locks a live runner too (locking only ever tightens)."""
     name = thread_name(resolve_db_path(db_path))
     with _lock:
         for thread in threading.enumerate():
             runner = getattr(thread, "runner", None)
             if thread.name == name and thread.is_alive() and runner is not None:
+                runner.guard_locked = runner.guard_locked or guard_locked
                 return runner
-        return Runner(db_path, max_jobs=max_jobs)
+        return Runner(db_path, max_jobs=max_jobs, guard_locked=guard_locked)
 
 
 __all__ = ["Runner", "get_runner"]

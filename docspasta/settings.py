@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidSettingError
+from .guard import parse_allowed_host
 from .strategies import STRATEGIES
 from .urls import check_start_url, compile_glob
 
@@ -72,6 +73,14 @@ class CrawlSettings:
     keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
     strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
     ignore_robots: bool = _f(False, "Do not obey robots.txt rules and Crawl-delay (only for sites you own).")
+    allow_private: bool = _f(
+        False,
+        "Let the crawl reach private, loopback and link-local addresses (refused by default: a URL is untrusted "
+        "input). Never on when the dashboard is hosted.",
+    )
+    allow_hosts: tuple[str, ...] = _f(
+        (), "Hosts the crawl may reach even if they are not public, as HOST or HOST:PORT (e.g. 127.0.0.1:8000)."
+    )
     use_sitemaps: bool = _f(True, "Also discover pages from robots.txt Sitemap lines and sitemap.xml (as depth 1).")
     processing: str = _f(
         "batched",
@@ -95,6 +104,8 @@ class CrawlSettings:
         for name in ("include", "exclude"):
             for pattern in getattr(self, name):
                 compile_glob(pattern, field=name)
+        for entry in self.allow_hosts:
+            parse_allowed_host(entry)
         if self.scope_prefix is not None and not self.scope_prefix.startswith("/"):
             raise InvalidSettingError("scope_prefix", self.scope_prefix, "a URL path starting with '/'")
         if self.strategy not in STRATEGIES:
@@ -112,7 +123,7 @@ class CrawlSettings:
         if unknown:
             raise InvalidSettingError(unknown[0], data[unknown[0]], "a known setting: " + ", ".join(sorted(known)))
         values = dict(data)
-        for name in ("include", "exclude"):
+        for name in ("include", "exclude", "allow_hosts"):
             if name in values and values[name] is not None:
                 values[name] = tuple(values[name])
         if "headers" in values and values["headers"] is not None:
@@ -127,6 +138,7 @@ class CrawlSettings:
         data = dataclasses.asdict(self)
         data["include"] = list(self.include)
         data["exclude"] = list(self.exclude)
+        data["allow_hosts"] = list(self.allow_hosts)
         data["headers"] = [list(p) for p in self.headers]
         return data
 
@@ -168,6 +180,10 @@ def _validate_field(settings: CrawlSettings, f: dataclasses.Field) -> None:
         raise InvalidSettingError(f.name, value, "true or false")
     elif expected_type is str and not isinstance(value, str):
         raise InvalidSettingError(f.name, value, "text")
+    elif str(f.type) == "tuple[str, ...]":
+        if isinstance(value, str) or not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+            raise InvalidSettingError(f.name, value, "a list of strings")
+        object.__setattr__(settings, f.name, tuple(value))
     if lo is not None and not (lo <= value <= hi):
         kind = "a whole number" if expected_type is int else "a number"
         raise InvalidSettingError(f.name, value, f"{kind} from {lo:g} to {hi:g}")

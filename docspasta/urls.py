@@ -10,9 +10,13 @@ import posixpath
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import InvalidSettingError, InvalidURLError
+
+if TYPE_CHECKING:
+    from .guard import AddressGuard
 
 MAX_URL_LENGTH = 2048
 
@@ -245,11 +249,14 @@ class Scope:
     prefix: str
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    guard: AddressGuard | None = None  # names a link to a literal non-public address for what it is
 
     def reason_to_skip(self, url: str) -> str | None:
         """None if `url` (normalised) is in scope, else the short reason it is not."""
         parts = urlsplit(url)
         if parts.netloc != self.host:
+            if self.guard is not None and (blocked := self.guard.literal_refusal(url)) is not None:
+                return blocked
             return "out of scope: other host"
         path = parts.path
         if not (path.startswith(self.prefix) or path + "/" == self.prefix):

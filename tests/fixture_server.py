@@ -42,6 +42,11 @@ class FixtureServer(ThreadingHTTPServer):
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    @property
+    def allow_hosts(self) -> tuple[str, ...]:
+        """What a crawl of this server opens in the address guard: this host and port, nothing more."""
+        return (f"127.0.0.1:{self.server_address[1]}",)
+
     def url(self, path: str) -> str:
         return self.base + path
 
@@ -88,15 +93,24 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.server.record_response(self.path, code)
+        self._done_in_flight()  # before a byte goes out: the client cannot send its next request earlier
         super().send_response(code, message)
 
     def do_GET(self) -> None:  # noqa: N802
         with self.server.lock:
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        self._in_flight = True
         try:
             self._get()
         finally:
+            self._done_in_flight()
+
+    def _done_in_flight(self) -> None:
+        """A request is in flight from arrival until its response starts. Counting until the
+        handler returns would overlap the client's next request on the same connection."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
             with self.server.lock:
                 self.server.in_flight -= 1
 

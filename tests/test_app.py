@@ -45,12 +45,20 @@ def wait_done(db: Path, job_id: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def start(at: AppTest, url: str, **fields) -> AppTest:
+def start(at: AppTest, url: str, *, allow_private: bool = True, **fields) -> AppTest:
+    """Fill the form and start. Fixture sites live on 127.0.0.1, so the guard is opened
+    explicitly with the checkbox (where the dashboard offers it: not when hosted)."""
     at.text_input(key="f_url").set_value(url)
     at.number_input(key="f_timeout").set_value(1.0)
+    if allow_private and _has(at, "f_allow_private"):
+        at.checkbox(key="f_allow_private").check()
     for key, value in fields.items():
         at.number_input(key=key).set_value(value)
     return at.button(key="f_start").click().run()
+
+
+def _has(at: AppTest, key: str) -> bool:
+    return any(getattr(w, "key", None) == key for w in _all(at))
 
 
 def texts(at: AppTest) -> str:
@@ -226,6 +234,7 @@ COMPARE_PAGE = str(ROOT / "pages" / "2_Compare.py")
 def test_compare_page_runs_variants_and_shows_them_side_by_side(site, app_db):
     page = AppTest.from_file(COMPARE_PAGE, default_timeout=30).run()
     page.text_input(key="cmp_url").set_value(site.url("/docs/index.html"))
+    page.checkbox(key="cmp_allow_private").check()
     page.number_input(key="cmp_max_pages").set_value(4)
     page.number_input(key="cmp_timeout").set_value(1.0)
     page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=best-first,processing=per-url")
@@ -261,9 +270,42 @@ def test_scope_preview_from_the_form_lists_kept_and_dropped_urls(site, app_db):
     at = new_app()
     at.text_input(key="f_url").set_value(site.url("/mapped/index.html"))
     at.number_input(key="f_timeout").set_value(1.0)
+    at.checkbox(key="f_allow_private").check()
     at.text_area(key="f_exclude").set_value("**/c.html")
     at.button(key="f_preview").click().run()
     assert not at.exception and not at.error
     assert any("4 kept under /mapped/" in c.value for c in at.caption)
     assert "c.html  [drop: out of scope: excluded by **/c.html; sitemap]" in at.code[0].value
     assert not app_db.exists() or list_jobs(app_db) == []  # a preview stores nothing
+
+
+def test_the_address_guard_is_closed_until_the_box_is_ticked(site, app_db):
+    at = start(new_app(), site.url("/docs/index.html"), allow_private=False)
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    at.run()
+    [error] = [e.value for e in at.error]
+    assert "blocked: non-public address (127.0.0.1)" in error and "Allow private/local addresses" in error
+    assert site.fetched() == []  # not even robots.txt reached the server
+
+
+def test_allow_private_env_ticks_the_box_locally(app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_ALLOW_PRIVATE", "1")
+    assert new_app().checkbox(key="f_allow_private").value is True
+
+
+def test_hosted_dashboards_never_open_the_guard(site, app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    monkeypatch.setenv("DOCSPASTA_ALLOW_PRIVATE", "1")  # ignored when hosted
+    at = new_app()
+    assert not _has(at, "f_allow_private")
+    page = AppTest.from_file(COMPARE_PAGE, default_timeout=30).run()
+    assert not _has(page, "cmp_allow_private")
+    page.text_input(key="cmp_url").set_value(site.url("/docs/index.html"))
+    page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=dfs,allow_private=true")
+    page.button(key="cmp_start").click().run()
+    assert [e.value for e in page.error] == [
+        "allow_private: True is not allowed; expected false: this server is hosted, so private and local "
+        "addresses stay closed"
+    ]
+    assert list_jobs(app_db) == [] and site.fetched() == []

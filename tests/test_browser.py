@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 def start_dashboard(db: Path, port: int) -> subprocess.Popen:
     """`streamlit run app.py` on 127.0.0.1:port with its own database; waits until healthy."""
-    env = {**os.environ, "DOCSPASTA_DB": str(db)}
+    env = {**os.environ, "DOCSPASTA_DB": str(db), "DOCSPASTA_ALLOW_PRIVATE": "1"}  # the fixture site is on 127.0.0.1
     env.pop("DOCSPASTA_HOSTED", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),

@@ -56,7 +56,9 @@ def test_bad_input_exits_2_names_the_problem_and_writes_nothing(tmp_path, args, 
 
 def test_crawl_json_summary_then_export_and_jobs(site, tmp_path):
     db = tmp_path / "cli.db"
-    proc = run("crawl", site.url("/docs/index.html"), "--db", str(db), "--json", *QUICK)
+    proc = run(
+        "crawl", site.url("/docs/index.html"), "--allow-host", site.allow_hosts[0], "--db", str(db), "--json", *QUICK
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["status"] == "completed"
@@ -90,9 +92,9 @@ def test_crawl_json_summary_then_export_and_jobs(site, tmp_path):
     assert missing.returncode == 2 and "no job 'nosuchjob'" in missing.stderr
 
 
-def test_out_dash_prints_the_paste_and_env_var_picks_the_database(site, tmp_path):
+def test_out_dash_prints_the_paste_and_env_vars_pick_the_database_and_open_the_guard(site, tmp_path):
     db = tmp_path / "env.db"
-    env = {**os.environ, "DOCSPASTA_DB": str(db)}
+    env = {**os.environ, "DOCSPASTA_DB": str(db), "DOCSPASTA_ALLOW_PRIVATE": "1"}
     proc = subprocess.run(
         [*CLI, "crawl", site.url("/docs/guide/index.html"), "--out", "-", *QUICK],
         capture_output=True,
@@ -107,14 +109,25 @@ def test_out_dash_prints_the_paste_and_env_var_picks_the_database(site, tmp_path
 
 
 def test_a_failed_job_exits_1(site, tmp_path):
-    proc = run("crawl", site.url("/start-404/"), "--db", str(tmp_path / "f.db"), *QUICK)
+    proc = run(
+        "crawl", site.url("/start-404/"), "--allow-host", site.allow_hosts[0], "--db", str(tmp_path / "f.db"), *QUICK
+    )
     assert proc.returncode == 1
     assert "start page failed: HTTP 404" in proc.stderr
 
 
 def slow_crawl(server: FixtureServer, db) -> subprocess.Popen[str]:
     """A CLI crawl of the fixture site slow enough (2 at a time, delayed server) to interrupt."""
-    args = ["crawl", server.url("/docs/index.html"), "--db", str(db), "--depth", "3"]
+    args = [
+        "crawl",
+        server.url("/docs/index.html"),
+        "--allow-host",
+        server.allow_hosts[0],
+        "--db",
+        str(db),
+        "--depth",
+        "3",
+    ]
     args += ["--concurrency", "2", "--batch-size", "2", *QUICK]
     return subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

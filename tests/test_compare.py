@@ -20,8 +20,10 @@ CLI = [sys.executable, "-m", "docspasta"]
 
 def test_variants_parse_and_validate():
     assert parse_variant("strategy=best-first, batch_size=50, use_sitemaps=false") == {
-        "strategy": "best-first", "batch_size": 50, "use_sitemaps": False,
-    }  # fmt: skip
+        "strategy": "best-first",
+        "batch_size": 50,
+        "use_sitemaps": False,
+    }
     assert parse_variant("include=/docs/**|/api/*")["include"] == ["/docs/**", "/api/*"]
     with pytest.raises(InvalidSettingError, match="setting=value pairs"):
         parse_variant("strategy")
@@ -35,9 +37,14 @@ def test_variants_parse_and_validate():
 
 async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
     comparison_id = await compare_async(
-        site.url("/docs/index.html"), ["strategy=bfs", "strategy=best-first,processing=per-url"],
-        db=db_path, max_pages=6, timeout=1.0, retries=0,
-    )  # fmt: skip
+        site.url("/docs/index.html"),
+        ["strategy=bfs", "strategy=best-first,processing=per-url"],
+        db=db_path,
+        max_pages=6,
+        timeout=1.0,
+        retries=0,
+        allow_hosts=site.allow_hosts,
+    )
     comparison = get_comparison(db_path, comparison_id)
     assert [label for label, _ in comparison.jobs] == ["strategy=bfs", "strategy=best-first,processing=per-url"]
     assert [job.settings.strategy for _, job in comparison.jobs] == ["bfs", "best-first"]
@@ -55,7 +62,7 @@ async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
         "effective concurrency",
         "duplicates",
     ):
-        assert column in metrics.columns  # fmt: skip
+        assert column in metrics.columns
     assert all(t is not None and t > 0 for t in metrics["time to first page s"])
     assert best_variant(metrics) in ("strategy=bfs", "strategy=best-first,processing=per-url")
     progress = progress_frame(db_path, comparison_id)
@@ -66,9 +73,18 @@ async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
 
 
 async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
-    earlier = await crawl_async(site.url("/docs/index.html"), db=db_path, max_pages=3, timeout=1.0)
-    comparison_id = await compare_async(site.url("/docs/index.html"), ["strategy=dfs", "strategy=bfs"],
-                                        db=db_path, max_pages=3, timeout=1.0, mode="parallel")  # fmt: skip
+    earlier = await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_pages=3, timeout=1.0
+    )
+    comparison_id = await compare_async(
+        site.url("/docs/index.html"),
+        ["strategy=dfs", "strategy=bfs"],
+        db=db_path,
+        max_pages=3,
+        timeout=1.0,
+        mode="parallel",
+        allow_hosts=site.allow_hosts,
+    )
     with Store(db_path) as store:
         store.add_to_comparison(comparison_id, earlier.job_id, "earlier crawl")
     assert [label for label, _ in get_comparison(db_path, comparison_id).jobs][0] == "earlier crawl"  # oldest first
@@ -77,12 +93,48 @@ async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
 
 def test_cli_compare_prints_metrics_and_refuses_bad_variants(site, tmp_path):
     db = tmp_path / "cmp.db"
-    bad = subprocess.run([*CLI, "compare", site.url("/docs/"), "--variant", "strategy=bfs", "--variant", "depth=x",
-                          "--db", str(db)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    bad = subprocess.run(
+        [
+            *CLI,
+            "compare",
+            site.url("/docs/"),
+            "--allow-host",
+            site.allow_hosts[0],
+            "--variant",
+            "strategy=bfs",
+            "--variant",
+            "depth=x",
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "a crawl setting" in bad.stderr and not db.exists()
-    ok = subprocess.run([*CLI, "compare", site.url("/docs/index.html"), "--variant", "strategy=bfs", "--variant",
-                         "strategy=dfs", "--max-pages", "3", "--timeout", "1", "--db", str(db), "--json"],
-                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    ok = subprocess.run(
+        [
+            *CLI,
+            "compare",
+            site.url("/docs/index.html"),
+            "--allow-host",
+            site.allow_hosts[0],
+            "--variant",
+            "strategy=bfs",
+            "--variant",
+            "strategy=dfs",
+            "--max-pages",
+            "3",
+            "--timeout",
+            "1",
+            "--db",
+            str(db),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     result = json.loads(ok.stdout)
     assert [v["variant"] for v in result["variants"]] == ["strategy=bfs", "strategy=dfs"]

@@ -18,7 +18,9 @@ def by_path(db_path, job_id, base):
 
 
 async def test_full_crawl_records_every_outcome(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, max_pages=100, max_depth=2, **FAST)
+    result = await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_pages=100, max_depth=2, **FAST
+    )
     assert result.status == "completed"
     rows = by_path(db_path, result.job_id, site.base)
     completed = {p for p, r in rows.items() if r["status"] == "completed"}
@@ -68,7 +70,9 @@ async def test_full_crawl_records_every_outcome(site, db_path):
 
 
 async def test_each_page_fetched_once_whatever_its_spelling(site, db_path):
-    await crawl_async(site.url("/docs/index.html"), db=db_path, max_pages=100, max_depth=3, **FAST)
+    await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_pages=100, max_depth=3, **FAST
+    )
     counts = {path: site.hits[path] for path in site.hits}
     assert counts["/docs/flaky.html"] == 2  # 500, then the retry
     assert counts["/docs/slow.html"] == 2  # timed out twice (retries=1)
@@ -87,6 +91,7 @@ async def test_max_pages_is_exact_and_no_fetch_is_wasted(site, db_path, max_page
     result = await crawl_async(
         site.url("/docs/index.html"),
         db=db_path,
+        allow_hosts=site.allow_hosts,
         max_pages=max_pages,
         max_depth=5,
         concurrency=8,
@@ -106,7 +111,9 @@ async def test_max_pages_is_exact_and_no_fetch_is_wasted(site, db_path, max_page
 
 
 async def test_depth_zero_crawls_only_the_start_page(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, max_depth=0, **FAST)
+    result = await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=0, **FAST
+    )
     assert result.completed == 1
     assert site.fetched() == ["/robots.txt", "/docs/index.html"]  # robots.txt first, before any page
 
@@ -115,6 +122,7 @@ async def test_include_and_exclude_patterns(site, db_path):
     result = await crawl_async(
         site.url("/docs/index.html"),
         db=db_path,
+        allow_hosts=site.allow_hosts,
         max_depth=3,
         include=["/docs/guide/**"],
         exclude=["**/advanced/*"],
@@ -133,7 +141,9 @@ async def test_include_and_exclude_patterns(site, db_path):
 
 
 async def test_scope_defaults_to_the_start_pages_directory(site, db_path):
-    result = await crawl_async(site.url("/docs/guide/index.html"), db=db_path, max_depth=3, **FAST)
+    result = await crawl_async(
+        site.url("/docs/guide/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=3, **FAST
+    )
     rows = by_path(db_path, result.job_id, site.base)
     completed = {p for p, r in rows.items() if r["status"] == "completed"}
     assert all(p.startswith("/docs/guide/") for p in completed)
@@ -143,7 +153,7 @@ async def test_scope_defaults_to_the_start_pages_directory(site, db_path):
 
 
 async def test_a_failed_start_page_fails_the_job_with_its_reason(site, db_path):
-    result = await crawl_async(site.url("/start-404/"), db=db_path, **FAST)
+    result = await crawl_async(site.url("/start-404/"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     assert result.status == "failed"
     assert result.error == f"start page failed: HTTP 404 ({site.base}/start-404/)"
     assert result.completed == 0
@@ -153,13 +163,16 @@ async def test_an_unreachable_host_fails_the_job(db_path):
     with __import__("socket").socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = await crawl_async(f"http://127.0.0.1:{port}/", db=db_path, timeout=1.0, retries=0)
+    result = await crawl_async(f"http://127.0.0.1:{port}/", db=db_path, timeout=1.0, retries=0,
+                               allow_hosts=(f"127.0.0.1:{port}",))  # fmt: skip
     assert result.status == "failed"
     assert result.error.startswith("start page failed:") and "connection failed" in result.error
 
 
 async def test_the_paste_has_a_title_contents_and_one_section_per_page(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, max_depth=2, **FAST)
+    result = await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=2, **FAST
+    )
     paste = paste_text(db_path, result.job_id, threshold=0)
     lines = paste.splitlines()
     assert lines[0] == "# Widgetry docs"  # the site part of "Widgetry documentation — Widgetry docs"
@@ -189,7 +202,9 @@ async def test_the_paste_has_a_title_contents_and_one_section_per_page(site, db_
 
 
 async def test_the_store_survives_reopening_and_passes_integrity_check(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, max_depth=1, **FAST)
+    result = await crawl_async(
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=1, **FAST
+    )
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

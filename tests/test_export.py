@@ -18,7 +18,7 @@ FAST = {"timeout": 1.0, "retries": 1, "max_depth": 2}
 
 @pytest.fixture
 async def job(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+    result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     return db_path, result.job_id, site
 
 
@@ -131,7 +131,7 @@ def test_token_estimate_tracks_the_exact_count(name):
 
 
 async def test_duplicates_and_repeated_blocks(site, db_path):
-    result = await crawl_async(site.url("/dupes/index.html"), db=db_path, **FAST)
+    result = await crawl_async(site.url("/dupes/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     from docspasta.reads import pages
 
     rows = {p["url"].removeprefix(site.base): p for p in pages(db_path, result.job_id)}

@@ -19,7 +19,7 @@ def rows(db, job_id, base):
 async def test_disallowed_pages_are_skipped_and_never_fetched(db_path):
     robots = "User-agent: *\nDisallow: /docs/reference/\nDisallow: /*/broken.html$\n"
     with FixtureServer(robots=robots) as site:
-        result = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+        result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
         found = rows(db_path, result.job_id, site.base)
         assert found["/docs/reference/index.html"]["status"] == "skipped"
         assert found["/docs/reference/index.html"]["reason"] == "robots"
@@ -32,14 +32,14 @@ async def test_disallowed_pages_are_skipped_and_never_fetched(db_path):
 
 async def test_a_robots_txt_that_fails_with_5xx_stops_the_crawl_and_says_so(db_path):
     with FixtureServer(robots="oops", robots_status=503) as site:
-        result = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+        result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
         assert result.status == "failed"
         assert "robots.txt answered HTTP 503: nothing on" in result.error
         assert site.fetched() == ["/robots.txt"]  # no page was fetched
 
 
 async def test_a_missing_robots_txt_allows_everything(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+    result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     assert result.completed == 9  # everything but flaky.html (retries=0), as without robots handling
     [note] = [e["payload"] for e in events(db_path, result.job_id, limit=200) if e["type"] == "robots"]
     assert "HTTP 404: every page on" in note
@@ -47,7 +47,9 @@ async def test_a_missing_robots_txt_allows_everything(site, db_path):
 
 async def test_crawl_delay_spaces_fetches_to_the_host(db_path):
     with FixtureServer(robots="User-agent: *\nCrawl-delay: 0.3\n") as site:
-        await crawl_async(site.url("/docs/guide/index.html"), db=db_path, concurrency=4, **FAST)
+        await crawl_async(
+            site.url("/docs/guide/index.html"), db=db_path, allow_hosts=site.allow_hosts, concurrency=4, **FAST
+        )
         # every request but robots.txt (sitemaps too) waits its turn
         arrivals = sorted(t for path, times in site.times.items() if path != "/robots.txt" for t in times)
         assert len(arrivals) >= 4
@@ -57,10 +59,12 @@ async def test_crawl_delay_spaces_fetches_to_the_host(db_path):
 
 async def test_ignore_robots_is_a_deliberate_switch(db_path):
     with FixtureServer(robots="User-agent: *\nDisallow: /\n") as site:
-        obeyed = await crawl_async(site.url("/docs/index.html"), db=db_path, **FAST)
+        obeyed = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
         assert obeyed.status == "failed"
         assert obeyed.error.startswith("start page disallowed by robots.txt") and "--ignore-robots" in obeyed.error
-        ignored = await crawl_async(site.url("/docs/index.html"), db=db_path, ignore_robots=True, **FAST)
+        ignored = await crawl_async(
+            site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, ignore_robots=True, **FAST
+        )
         assert ignored.status == "completed" and ignored.completed == 9
 
 
@@ -89,8 +93,16 @@ async def test_fetches_to_one_host_are_capped(db_path):
     for per_host in (2, 8):
         # slow.html is left out: the server keeps answering it after the crawler gives up on it
         with FixtureServer(delay=0.15) as site:
-            await crawl_async(site.url("/docs/index.html"), db=db_path, concurrency=16, batch_size=16,
-                              per_host_concurrency=per_host, exclude=["**/slow.html"], **FAST)  # fmt: skip
+            await crawl_async(
+                site.url("/docs/index.html"),
+                db=db_path,
+                allow_hosts=site.allow_hosts,
+                concurrency=16,
+                batch_size=16,
+                per_host_concurrency=per_host,
+                exclude=["**/slow.html"],
+                **FAST,
+            )
             most[per_host] = site.max_in_flight
     assert most[2] == 2  # the cap holds...
     assert most[8] > 2  # ...and is what limited it: with a higher cap, more ran at once

@@ -22,7 +22,9 @@ def runner(db_path):
 
 
 def settings_for(server: FixtureServer, **kw) -> CrawlSettings:
-    return CrawlSettings(url=server.url("/docs/index.html"), timeout=1.0, retries=1, max_depth=3, **kw)
+    return CrawlSettings(
+        url=server.url("/docs/index.html"), allow_hosts=server.allow_hosts, timeout=1.0, retries=1, max_depth=3, **kw
+    )
 
 
 def wait_until(predicate, timeout: float = 30.0) -> None:

@@ -19,11 +19,16 @@ def rows(db, job_id, base):
 
 
 async def test_pages_only_a_sitemap_lists_are_crawled_at_depth_1(site, db_path):
-    result = await crawl_async(site.url("/mapped/index.html"), db=db_path, **FAST)
+    result = await crawl_async(site.url("/mapped/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     found = rows(db_path, result.job_id, site.base)
     completed = {p for p, r in found.items() if r["status"] == "completed"}
-    assert completed == {"/mapped/index.html", "/mapped/a.html", "/mapped/b.html", "/mapped/c.html",
-                         "/mapped/deep/d.html"}  # fmt: skip
+    assert completed == {
+        "/mapped/index.html",
+        "/mapped/a.html",
+        "/mapped/b.html",
+        "/mapped/c.html",
+        "/mapped/deep/d.html",
+    }
     assert (found["/mapped/deep/d.html"]["found_by"], found["/mapped/deep/d.html"]["depth"]) == ("sitemap", 1)
     assert found["/mapped/a.html"]["found_by"] == "link"  # linked from the start page first
     assert found["/other/outside.html"]["reason"] == "out of scope: outside /mapped/"
@@ -35,15 +40,22 @@ async def test_pages_only_a_sitemap_lists_are_crawled_at_depth_1(site, db_path):
 
 async def test_robots_txt_sitemap_lines_are_read(db_path):
     with FixtureServer(robots="User-agent: *\nDisallow:\nSitemap: http://HOST/mapped/extra-sitemap.xml\n") as site:
-        result = await crawl_async(site.url("/mapped/index.html"), db=db_path, **FAST)
+        result = await crawl_async(site.url("/mapped/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
         found = rows(db_path, result.job_id, site.base)
         assert found["/mapped/e.html"]["status"] == "completed"
         assert found["/mapped/e.html"]["found_by"] == "sitemap"
 
 
 async def test_sitemap_first_takes_sitemap_urls_in_priority_order(site, db_path):
-    result = await crawl_async(site.url("/mapped/index.html"), db=db_path, strategy="sitemap-first",
-                               concurrency=1, batch_size=1, **FAST)  # fmt: skip
+    result = await crawl_async(
+        site.url("/mapped/index.html"),
+        db=db_path,
+        allow_hosts=site.allow_hosts,
+        strategy="sitemap-first",
+        concurrency=1,
+        batch_size=1,
+        **FAST,
+    )
     order = [p for p in site.pages_fetched() if p.startswith("/mapped/") and p.endswith(".html")]
     assert order[0] == "/mapped/index.html"
     assert order.index("/mapped/b.html") < order.index("/mapped/deep/d.html") < order.index("/mapped/c.html")
@@ -51,14 +63,18 @@ async def test_sitemap_first_takes_sitemap_urls_in_priority_order(site, db_path)
 
 
 async def test_no_sitemaps_when_switched_off(site, db_path):
-    result = await crawl_async(site.url("/mapped/index.html"), db=db_path, use_sitemaps=False, **FAST)
+    result = await crawl_async(
+        site.url("/mapped/index.html"), db=db_path, allow_hosts=site.allow_hosts, use_sitemaps=False, **FAST
+    )
     assert result.completed == 2
     assert not [p for p in site.fetched() if p.endswith((".xml", ".gz"))]  # robots.txt is read for its rules
 
 
 def test_parsing_indexes_gzip_and_broken_xml():
-    urlset = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://x.org/a</loc>' \
-             b"<priority>0.8</priority></url></urlset>"  # fmt: skip
+    urlset = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://x.org/a</loc>'
+        b"<priority>0.8</priority></url></urlset>"
+    )
     assert parse_sitemap(urlset).urls == [("https://x.org/a", 0.8)]
     assert parse_sitemap(gzip.compress(urlset)).urls == [("https://x.org/a", 0.8)]
     index = parse_sitemap(b"<sitemapindex><sitemap><loc>https://x.org/s1.xml</loc></sitemap></sitemapindex>")

@@ -17,9 +17,12 @@ from ..analytics import (
 )
 from ..errors import DocspastaError, InvalidSettingError
 from ..reads import get_comparison, list_jobs
+from ..settings import field_docs
 from ..store import ACTIVE_JOB_STATUSES
 from . import session
 from .config import UIConfig
+
+DOCS = field_docs()
 
 COMPARISON_ID = "comparison_id"
 DEFAULT_VARIANTS = "strategy=bfs\nstrategy=dfs\nstrategy=sitemap-first\nstrategy=best-first"
@@ -41,6 +44,9 @@ def _form(cfg: UIConfig) -> None:
     right.number_input("Per-page timeout (s)", 0.1, 600.0, 5.0, key="cmp_timeout")
     st.text_area("Variants, one per line (setting=value, comma-separated)", DEFAULT_VARIANTS, key="cmp_variants",
                  help="e.g. strategy=best-first,batch_size=50 or processing=per-url. 2-4 variants.")  # fmt: skip
+    if not cfg.hosted:
+        st.checkbox("Allow private/local addresses", cfg.allow_private_default, key="cmp_allow_private",
+                    help=DOCS["allow_private"])  # fmt: skip
     st.radio("Run", ["sequential", "parallel"], horizontal=True, key="cmp_mode",
              help="One after another gives each variant the machine to itself: fair timings.")  # fmt: skip
     if error := st.session_state.get("cmp_error"):
@@ -51,7 +57,8 @@ def _form(cfg: UIConfig) -> None:
 def _start(cfg: UIConfig) -> None:
     s = st.session_state
     variants = [line.strip() for line in (s.get("cmp_variants") or "").splitlines() if line.strip()]
-    base = {"max_pages": s["cmp_max_pages"], "max_depth": s["cmp_max_depth"], "timeout": s["cmp_timeout"]}
+    base = {"max_pages": s["cmp_max_pages"], "max_depth": s["cmp_max_depth"], "timeout": s["cmp_timeout"],
+            "allow_private": not cfg.hosted and bool(s.get("cmp_allow_private"))}  # fmt: skip
     try:
         comparison_id = session.runner(cfg).submit_comparison(
             (s.get("cmp_url") or "").strip(), variants, base, mode=s.get("cmp_mode", "sequential"),

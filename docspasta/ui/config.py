@@ -2,7 +2,11 @@
 
 Local by default. Hosted (`DOCSPASTA_HOSTED=1` or `hosted = true` in secrets): every
 visitor sees only their own jobs, max pages is capped and so is the number of crawls
-running at once across all visitors.
+running at once across all visitors, and the address guard cannot be opened: a visitor
+can never make the server fetch a private or loopback address.
+
+Local: `DOCSPASTA_ALLOW_PRIVATE=1` ticks "Allow private/local addresses" by default, for
+crawling docs served on your own machine or network.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class UIConfig:
     hosted: bool
     max_pages_cap: int
     max_jobs: int
+    allow_private_default: bool = False  # never true when hosted
 
 
 def _setting(name: str, default: str | None = None) -> str | None:
@@ -36,10 +41,15 @@ def _setting(name: str, default: str | None = None) -> str | None:
 
 
 def load_config() -> UIConfig:
-    hosted = (_setting("hosted", "0") or "0").lower() in ("1", "true", "yes")
+    hosted = _truthy(_setting("hosted", "0"))
     return UIConfig(
         db_path=resolve_db_path(_setting("db")),
         hosted=hosted,
         max_pages_cap=int(_setting("max_pages", "500" if hosted else "100000") or 100000),
         max_jobs=int(_setting("max_jobs", "2" if hosted else "4") or 4),
+        allow_private_default=not hosted and _truthy(os.environ.get("DOCSPASTA_ALLOW_PRIVATE")),
     )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes")

@@ -37,6 +37,7 @@ PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "ti
 def render(cfg: UIConfig) -> None:
     for key, (_, default) in FIELDS.items():
         st.session_state.setdefault(key, default)
+    st.session_state.setdefault("f_allow_private", cfg.allow_private_default)
     st.session_state.setdefault("f_preset", "Documentation")
     if "f_preset_applied" not in st.session_state:
         _apply_preset()
@@ -65,6 +66,8 @@ def render(cfg: UIConfig) -> None:
     order.selectbox("Strategy", list(STRATEGIES), key="f_strategy", help=DOCS["strategy"])
     mode.selectbox("Processing", list(PROCESSING_MODES), key="f_processing", help=DOCS["processing"])
     st.checkbox("Ignore robots.txt (only for a site you own)", key="f_ignore_robots", help=DOCS["ignore_robots"])
+    if not cfg.hosted:  # hosted: the guard stays closed, so there is nothing to offer
+        st.checkbox("Allow private/local addresses", key="f_allow_private", help=DOCS["allow_private"])
     inc, exc = st.columns(2)
     inc.text_area("Include patterns (one per line)", key="f_include", placeholder="/docs/**", help=DOCS["include"])
     exc.text_area("Exclude patterns (one per line)", key="f_exclude", placeholder="**/changelog*", help=DOCS["exclude"])
@@ -82,8 +85,8 @@ def render(cfg: UIConfig) -> None:
     _show_preview()
 
 
-def form_values() -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def form_values(cfg: UIConfig) -> dict[str, Any]:
+    values: dict[str, Any] = {"allow_private": not cfg.hosted and bool(st.session_state.get("f_allow_private"))}
     for key, (name, _) in FIELDS.items():
         value = st.session_state.get(key)
         if name in ("include", "exclude"):
@@ -102,7 +105,7 @@ def _apply_preset() -> None:
 
 
 def _start(cfg: UIConfig) -> None:
-    values = form_values()
+    values = form_values(cfg)
     errors = validation_errors(values)
     if not errors and cfg.hosted and running_job_count_safe(cfg) >= cfg.max_jobs:
         errors["_"] = f"{cfg.max_jobs} crawls are already running on this server; try again in a minute."
@@ -115,7 +118,7 @@ def _start(cfg: UIConfig) -> None:
 
 
 def _preview(cfg: UIConfig) -> None:
-    values = form_values()
+    values = form_values(cfg)
     errors = validation_errors(values)
     st.session_state[session.FORM_ERRORS] = errors
     st.session_state["f_preview_result"] = None
@@ -123,7 +126,7 @@ def _preview(cfg: UIConfig) -> None:
         return
     try:
         result = session.runner(cfg).preview_scope(CrawlSettings.from_dict(values))
-    except DocspastaError as exc:
+    except DocspastaError as exc:  # InvalidSettingError too: a hosted runner refuses an open guard
         st.session_state[session.FORM_ERRORS] = {"_": f"Cannot preview {values['url']}: {exc}"}
         return
     st.session_state["f_preview_result"] = result

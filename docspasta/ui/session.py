@@ -19,16 +19,16 @@ NOTICE = "notice"
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(db_path: str, max_jobs: int) -> Runner:
-    return get_runner(db_path, max_jobs=max_jobs)
+def _runner(db_path: str, max_jobs: int, hosted: bool) -> Runner:
+    return get_runner(db_path, max_jobs=max_jobs, guard_locked=hosted)
 
 
 def runner(cfg: UIConfig) -> Runner:
     """The process's one background loop (cached, and found by thread name after a re-import)."""
-    handle = _runner(str(cfg.db_path), cfg.max_jobs)
+    handle = _runner(str(cfg.db_path), cfg.max_jobs, cfg.hosted)
     if not handle.thread.is_alive():
         _runner.clear()
-        handle = _runner(str(cfg.db_path), cfg.max_jobs)
+        handle = _runner(str(cfg.db_path), cfg.max_jobs, cfg.hosted)
     return handle
 
 

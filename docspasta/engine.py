@@ -32,6 +32,7 @@ from .guard import AddressGuard
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
+from .traps import QueryVariants, path_trap
 from .urls import Scope, dedup_key, directory_of, host_of, normalize
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class _Crawl:
         self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
+        self.query_variants = QueryVariants()
         if job.scope_host is not None and job.scope_prefix is not None:
             self.scope = self._scope(job.scope_host, job.scope_prefix)
         self.completed = job.completed
@@ -202,7 +204,7 @@ class _Crawl:
             url = normalize(loc)
             if url is None:
                 continue
-            reason = self.scope.reason_to_skip(url)
+            reason = self.scope.reason_to_skip(url) or self._trap(url)
             if reason is None and self.settings.max_depth < 1:
                 reason = "depth"
             score = {"sitemap-first": 10 * priority, "best-first": score_url(url)}.get(self.strategy.name, 0.0)
@@ -286,10 +288,21 @@ class _Crawl:
             )
         except ExtractionError as exc:
             return PageOutcome(status="failed", reason=str(exc), **base)
-        if page.has_content:
+        links = self._classify(page.links, page.anchors, claim.depth + 1, claim.url)
+        refresh = page.refresh_url if page.refresh_url not in (None, final_url) else None
+        canonical = page.canonical_url if page.canonical_url not in (None, final_url, claim.url) else None
+        for target, kind in ((refresh, "refresh"), (canonical, "canonical")):
+            if target is not None:  # followed like a link: scope, guard and trap checks, dedup by key
+                links += self._classify((target,), ("",), claim.depth + 1, claim.url, kind=kind)
+        if refresh is not None:
+            status, reason = "skipped", f"meta refresh to {refresh}"
+        elif page.has_content:
             status, reason = "completed", None
         else:
             status, reason = "skipped", "needs JavaScript" if page.needs_javascript else "no extractable content"
+        in_scope_canonical = (
+            canonical is not None and self.scope is not None and self.scope.reason_to_skip(canonical) is None
+        )
         return PageOutcome(
             status=status,
             reason=reason,
@@ -300,13 +313,14 @@ class _Crawl:
             fidelity=page.fidelity or None,
             extract_ms=page.extract_ms,
             title=page.title,
-            markdown=page.markdown,
+            markdown=page.markdown if status == "completed" else None,
             quality=page.quality,
             quality_reasons=page.quality_reasons,
             content_hash=page.content_hash,
             words=page.words,
             html_gz=page.html_gz,
-            links=self._classify(page.links, page.anchors, claim.depth + 1, claim.url),
+            links=links,
+            canonical_key=dedup_key(canonical) if in_scope_canonical else None,
             **base,
         )
 
@@ -321,18 +335,23 @@ class _Crawl:
             raise KnownTargetError(url)
         return None
 
-    def _classify(self, urls: tuple[str, ...], anchors: tuple[str, ...], depth: int, source: str) -> list[NewLink]:
+    def _classify(
+        self, urls: tuple[str, ...], anchors: tuple[str, ...], depth: int, source: str, *, kind: str = "link"
+    ) -> list[NewLink]:
         assert self.scope is not None
         links = []
         scored = self.strategy.name == "best-first"
         for url, anchor in zip(urls, anchors or ("",) * len(urls), strict=False):
-            reason = self.scope.reason_to_skip(url)
+            reason = self.scope.reason_to_skip(url) or self._trap(url)
             if reason is None and depth > self.settings.max_depth:
                 reason = "depth"
             status = "pending" if reason is None else "skipped"
             score = score_url(url, anchor) if scored and reason in (None, "depth") else 0.0
-            links.append(NewLink(url, dedup_key(url), depth, source, "link", status, reason, score))
+            links.append(NewLink(url, dedup_key(url), depth, source, kind, status, reason, score))
         return links
+
+    def _trap(self, url: str) -> str | None:
+        return path_trap(url) or self.query_variants.reason(url)
 
     # -- bookkeeping --------------------------------------------------------------------
 

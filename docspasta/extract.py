@@ -25,11 +25,13 @@ from .quality import score
 from .urls import normalize
 
 MAX_LINKS_PER_PAGE = 2000
+MAX_REFRESH_DELAY_S = 5
 JS_SHELL_MAX_TEXT = 200
 APP_ROOT_IDS = frozenset({"root", "app", "__next", "__nuxt", "___gatsby", "svelte", "main-app"})
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_REFRESH = re.compile(r"""\s*(\d+(?:\.\d*)?)?\s*[;,]\s*(?:url\s*=\s*)?["']?([^"'\s][^"']*)""", re.I)
 _ENABLE_JS = re.compile(r"enable javascript|javascript (is )?(required|disabled)|requires javascript", re.I)
 
 
@@ -59,6 +61,8 @@ class ExtractedPage:
     fidelity: dict[str, int] = field(default_factory=dict)
     needs_javascript: bool = False
     anchors: tuple[str, ...] = ()  # each link's anchor text, aligned with `links`
+    refresh_url: str | None = None  # <meta http-equiv=refresh> within MAX_REFRESH_DELAY_S: a redirect
+    canonical_url: str | None = None  # <link rel=canonical>, absolute
 
     @property
     def has_content(self) -> bool:
@@ -72,9 +76,11 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
     link_chars = text_chars = 0
     fidelity: dict[str, int] = {}
     needs_js = False
+    refresh = canonical = None
     if tree is not None:
         links, anchors = page_links(tree, item.url)
         base = _base_url(tree, item.url)
+        refresh, canonical = _meta_refresh(tree, base), _canonical(tree, base)
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
@@ -103,7 +109,29 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         fidelity=fidelity,
         needs_javascript=needs_js,
         anchors=anchors,
+        refresh_url=refresh,
+        canonical_url=canonical,
     )
+
+
+def _meta_refresh(tree: Element, base: str) -> str | None:
+    """The target of a prompt meta refresh (`0; url=...`): browsers and search engines treat it as a redirect."""
+    for meta in tree.iter("meta"):
+        if (meta.get("http-equiv") or "").strip().lower() != "refresh":
+            continue
+        if match := _REFRESH.match(meta.get("content") or ""):
+            delay, target = match.groups()
+            if float(delay or 0) <= MAX_REFRESH_DELAY_S:
+                return normalize(target.strip(), base=base)
+    return None
+
+
+def _canonical(tree: Element, base: str) -> str | None:
+    head = tree.find("head")
+    for link in head.iter("link") if head is not None else ():
+        if "canonical" in (link.get("rel") or "").lower().split() and (href := (link.get("href") or "").strip()):
+            return normalize(href, base=base)
+    return None
 
 
 def _markdown(tree: Element, base: str, item: ExtractInput) -> tuple[str, str, Fidelity | None]:

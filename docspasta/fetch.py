@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from .decoding import ACCEPT_ENCODING, BodyDecoder
 from .errors import (
     ConnectError,
     FetchError,
@@ -71,7 +72,7 @@ class Fetcher:
         headers = {
             "User-Agent": s.user_agent,
             "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-            "Accept-Encoding": "gzip, deflate",
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         headers.update(dict(s.headers))
         limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
@@ -165,20 +166,23 @@ class Fetcher:
             return None, response, await self._read_capped(response, html_only)
 
     async def _read_capped(self, response: httpx.Response, html_only: bool = True) -> bytes:
+        """The body, decoded by us (not httpx) so that neither the wire bytes nor the
+        decompressed bytes can pass the cap."""
         cap = self._settings.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise ResponseTooLargeError(f"response of {int(declared):,} bytes exceeds the {cap:,} byte cap")
+        decoder = BodyDecoder(response.headers.get("content-encoding", ""), cap)
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
+        wire = 0
+        async for raw in response.aiter_raw():
+            wire += len(raw)
+            if wire > cap:
                 raise ResponseTooLargeError(f"response exceeds the {cap:,} byte cap")
-            chunks.append(chunk)
+            chunks.append(decoder.feed(raw))
         body = b"".join(chunks)
-        if html_only and not response.headers.get("content-type") and not _looks_like_html(body):
-            raise NotHTMLError("not HTML: no Content-Type and the body does not look like HTML")
+        if html_only:
+            _require_html_body(body, response.headers.get("content-type", ""))
         return body
 
 
@@ -198,6 +202,35 @@ def _require_html(response: httpx.Response) -> None:
     content_type, _ = _parse_content_type(response.headers.get("content-type", ""))
     if content_type and content_type not in HTML_TYPES:
         raise NotHTMLError(f"not HTML: {content_type}")
+
+
+_MAGIC = (
+    (b"%PDF-", "PDF"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"RIFF", "RIFF media"),
+    (b"\x00\x00\x01\x00", "icon"),
+    (b"wOF2", "font"),
+    (b"wOFF", "font"),
+    (b"\x7fELF", "executable"),
+)
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})
+
+
+def _require_html_body(body: bytes, content_type: str) -> None:
+    """Byte sniffing: a PDF or image behind a .html name or a text/html header never reaches the extractor."""
+    head = body[:1024]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            raise NotHTMLError(f"not HTML: {kind} served as {content_type or 'no Content-Type'}")
+    if head and sum(head.count(c) for c in _CONTROL) > len(head) // 10:
+        raise NotHTMLError(f"not HTML: binary data served as {content_type or 'no Content-Type'}")
+    if not content_type and not _looks_like_html(body):
+        raise NotHTMLError("not HTML: no Content-Type and the body does not look like HTML")
 
 
 def _looks_like_html(body: bytes) -> bool:

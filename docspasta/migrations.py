@@ -166,3 +166,10 @@ def m004_comparisons(db: Database) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN comparison_id TEXT REFERENCES comparisons (id) ON DELETE SET NULL")
     db.execute("ALTER TABLE jobs ADD COLUMN label TEXT")
     db.execute("CREATE INDEX jobs_comparison ON jobs (comparison_id)")
+
+
+@migrations()
+def m005_canonical(db: Database) -> None:
+    """Each page's <link rel=canonical> (its dedup key), so a page and its canonical URL are stored once."""
+    db.execute("ALTER TABLE pages ADD COLUMN canonical_key TEXT")
+    db.execute("CREATE INDEX pages_canonical ON pages (job_id, canonical_key) WHERE canonical_key IS NOT NULL")

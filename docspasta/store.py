@@ -92,6 +92,7 @@ class PageOutcome:
     block_hashes: tuple[str, ...] = ()
     fidelity: dict[str, int] | None = None
     duplicate_of: str | None = None
+    canonical_key: str | None = None  # dedup key of the page's rel=canonical URL, when it names another URL
     links: list[NewLink] = field(default_factory=list)
 
 
@@ -394,7 +395,22 @@ class Store:
             near = _near_duplicate(conn, job_id, o)
             if near is not None:
                 return _as_duplicate(o, near, "near-duplicate")
+        if o.canonical_key and (original := _canonical_original(conn, job_id, o)) is not None:
+            return _as_duplicate(o, original, "canonical")
+        self._demote_pages_naming_as_canonical(conn, job_id, o)
         return o
+
+    def _demote_pages_naming_as_canonical(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> None:
+        """The canonical URL arrived after a page that names it: keep the canonical one."""
+        own_key = conn.execute("SELECT url_key FROM pages WHERE id = ?", (o.page_id,)).fetchone()["url_key"]
+        rows = conn.execute(
+            "SELECT id, sketch, block_hashes FROM pages WHERE job_id = ? AND canonical_key = ? "
+            "AND status = 'completed' AND id != ?",
+            (job_id, own_key, o.page_id),
+        ).fetchall()
+        for row in rows:
+            if _similarity(row, o) >= CANONICAL_JACCARD:
+                _demote(conn, job_id, row, o.url)
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
         conn.execute(
@@ -403,7 +419,8 @@ class Store:
                 fetch_ms = ?, extract_ms = ?, bytes = ?, title = ?, quality = ?, quality_reasons = ?,
                 content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
                 markdown = ?, html_gz = ?, extractor = ?, tokens = ?, sketch = ?,
-                band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?
+                band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?,
+                canonical_key = ?
             WHERE id = ?
             """,
             (
@@ -431,6 +448,7 @@ class Store:
                 json.dumps(list(o.block_hashes)) if o.block_hashes else None,
                 json.dumps(o.fidelity) if o.fidelity else None,
                 o.duplicate_of,
+                o.canonical_key,
                 o.page_id,
             ),
         )
@@ -478,6 +496,7 @@ def _at_current_depth(conn: sqlite3.Connection, o: PageOutcome, max_depth: int |
 
 
 NEAR_DUPLICATE_JACCARD = 0.8
+CANONICAL_JACCARD = 0.5  # a page naming another as canonical needs only this much text in common
 
 
 def _bands(sketch: tuple[int, ...]) -> tuple[int | None, ...]:
@@ -499,6 +518,37 @@ def _near_duplicate(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> st
         if fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch) >= NEAR_DUPLICATE_JACCARD:
             return row["url"]
     return None
+
+
+def _canonical_original(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
+    """The stored page this one names as canonical, if it is (roughly) the same text.
+
+    The similarity check keeps a site whose every page names its home page as canonical
+    (a common misconfiguration) from losing all but one page."""
+    row = conn.execute(
+        "SELECT url, sketch, block_hashes FROM pages WHERE job_id = ? AND url_key = ? AND status = 'completed'",
+        (job_id, o.canonical_key),
+    ).fetchone()
+    return row["url"] if row is not None and _similarity(row, o) >= CANONICAL_JACCARD else None
+
+
+def _similarity(row: sqlite3.Row, o: PageOutcome) -> float:
+    """Estimated Jaccard of two pages' lines; for short pages (no sketch), of their text blocks."""
+    if row["sketch"] and o.sketch is not None:
+        return fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch)
+    theirs, ours = set(json.loads(row["block_hashes"] or "[]")), set(o.block_hashes)
+    return len(theirs & ours) / len(theirs | ours) if theirs and ours else 0.0
+
+
+def _demote(conn: sqlite3.Connection, job_id: str, row: sqlite3.Row, original: str) -> None:
+    conn.execute(
+        "UPDATE pages SET status = 'skipped', reason = ?, duplicate_of = ?, markdown = NULL, html_gz = NULL, "
+        "content_hash = NULL, sketch = NULL, band0 = NULL, band1 = NULL, band2 = NULL, band3 = NULL, "
+        "block_hashes = NULL WHERE id = ?",
+        (f"duplicate of {original} (canonical)", original, row["id"]),
+    )
+    hashes = json.loads(row["block_hashes"]) if row["block_hashes"] else []
+    conn.executemany("UPDATE blocks SET pages = pages - 1 WHERE job_id = ? AND hash = ?", [(job_id, h) for h in hashes])
 
 
 def _as_duplicate(o: PageOutcome, original: str, kind: str | None) -> PageOutcome:

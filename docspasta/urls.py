@@ -23,6 +23,11 @@ MAX_URL_LENGTH = 2048
 TRACKING_PARAMS = frozenset(
     {"gclid", "fbclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl", "igshid", "ref_src"}
 )
+# session ids make every visit a new URL (a crawler trap); the page is the same without them
+SESSION_PARAMS = frozenset(
+    {"phpsessid", "jsessionid", "sid", "sessionid", "session_id", "aspsessionid", "cfid", "cftoken", "zenid", "oscsid"}
+)
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sessionid|sid)=[^/?#]*", re.IGNORECASE)
 
 NON_PAGE_EXTENSIONS = frozenset(
     [
@@ -137,7 +142,7 @@ def check_start_url(url: object) -> str:
 def normalize(url: str, base: str | None = None) -> str | None:
     """Absolute, canonical form of `url` (resolved against `base`), or None if not http(s).
 
-    Drops the fragment, default port and tracking parameters; resolves dot segments;
+    Drops the fragment, default port, tracking parameters and session ids; resolves dot segments;
     lowercases scheme and host only; percent-encodes unsafe characters consistently.
     """
     url = url.strip()
@@ -155,7 +160,7 @@ def normalize(url: str, base: str | None = None) -> str | None:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _normalize_path(parts.path)
+    path = _normalize_path(_PATH_SESSION.sub("", parts.path))
     query = _normalize_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
 
@@ -179,8 +184,12 @@ def _normalize_query(query: str) -> str:
     if not query:
         return ""
     pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not (k.lower().startswith("utm_") or k.lower() in TRACKING_PARAMS)]
+    kept = [(k, v) for k, v in pairs if not _dropped_param(k.lower())]
     return urlencode(kept, safe=_QUERY_SAFE)
+
+
+def _dropped_param(key: str) -> bool:
+    return key.startswith("utm_") or key in TRACKING_PARAMS or key in SESSION_PARAMS
 
 
 def host_of(url: str) -> str:

@@ -21,6 +21,11 @@ from docspasta.fetch import Fetcher, _retry_delay
 HTML = b"<!doctype html><html><body><p>hello</p></body></html>"
 
 
+def html_response() -> httpx.Response:
+    """A streamed body, as from the network (the fetcher reads raw bytes and decodes them itself)."""
+    return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"}, stream=httpx.ByteStream(HTML))
+
+
 def fetcher(handler, **settings) -> Fetcher:
     s = CrawlSettings(url="https://x.org/", **{"retries": 2, "timeout": 2.0, **settings})
     return Fetcher(s, transport=httpx.MockTransport(handler))
@@ -35,7 +40,7 @@ async def test_redirects_are_followed_hop_by_hop_and_each_hop_checked():
             return httpx.Response(301, headers={"Location": "/b"})
         if request.url.path == "/b":
             return httpx.Response(302, headers={"Location": "https://evil.example/c"})
-        return httpx.Response(200, html=HTML.decode())
+        return html_response()
 
     async with fetcher(handler) as f:
         with pytest.raises(RedirectError, match="redirect refused \\(other host\\): https://evil.example/c"):
@@ -83,7 +88,7 @@ async def test_retry_after_is_honoured_and_capped():
         times.append(time.monotonic())
         if len(times) == 1:
             return httpx.Response(429, headers={"Retry-After": "1"})
-        return httpx.Response(200, html=HTML.decode())
+        return html_response()
 
     async with fetcher(handler) as f:
         page = await f.fetch("https://x.org/")
@@ -130,7 +135,7 @@ async def test_user_agent_and_extra_headers_are_sent():
 
     def handler(request):
         got.update(request.headers)
-        return httpx.Response(200, html=HTML.decode())
+        return html_response()
 
     async with fetcher(handler, user_agent="my-bot/1.0", headers=(("X-Docs", "1"),)) as f:
         await f.fetch("https://x.org/")

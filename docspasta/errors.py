@@ -102,6 +102,10 @@ class RedirectError(FetchError):
     pass
 
 
+class MalformedResponseError(FetchError):
+    """The server broke HTTP (e.g. headers past the parser's limit): retrying will not help."""
+
+
 class KnownTargetError(FetchError):
     """Skipped, not failed: following the redirect would fetch a page the job already has."""
 

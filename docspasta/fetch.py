@@ -25,6 +25,7 @@ from .errors import (
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
+    MalformedResponseError,
     NotHTMLError,
     RedirectError,
     ResponseTooLargeError,
@@ -103,6 +104,8 @@ class Fetcher:
                 error = exc
             except httpx.TimeoutException:
                 error = FetchTimeoutError(f"timed out after {self._settings.timeout:g} s")
+            except httpx.RemoteProtocolError as exc:
+                error = _protocol_error(exc)
             except httpx.HTTPError as exc:
                 error = ConnectError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "))
             else:
@@ -184,6 +187,14 @@ class Fetcher:
         if html_only:
             _require_html_body(body, response.headers.get("content-type", ""))
         return body
+
+
+def _protocol_error(exc: httpx.RemoteProtocolError) -> FetchError:
+    """A broken response. Oversized headers are the server's doing and never retried; a
+    connection dropped mid-response may be transient."""
+    if "buffer too long" in str(exc).lower():
+        return MalformedResponseError("response headers exceed 100 KB")
+    return ConnectError(f"connection failed: RemoteProtocolError: {exc}".rstrip(": "))
 
 
 def _next_hop(current: str, location: str, seen: set[str], check_hop: HopCheck | None) -> str:

@@ -146,7 +146,7 @@ def _wait_for_progress(db, at_least: int, proc: subprocess.Popen, timeout: float
     raise AssertionError("no progress")
 
 
-@pytest.mark.parametrize("kill_after", [1, 4, 7])
+@pytest.mark.parametrize("kill_after", [0, 1, 4, 7])  # 0: during discovery, before any page is stored
 def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
     db = tmp_path / "kill.db"
     with FixtureServer(delay=0.15) as slow:

@@ -106,3 +106,13 @@ async def test_fetches_to_one_host_are_capped(db_path):
             most[per_host] = site.max_in_flight
     assert most[2] == 2  # the cap holds...
     assert most[8] > 2  # ...and is what limited it: with a higher cap, more ran at once
+
+
+async def test_min_delay_spaces_every_request_to_the_host(db_path):
+    with FixtureServer() as site:
+        await crawl_async(site.url("/docs/guide/index.html"), db=db_path, allow_hosts=site.allow_hosts,
+                          concurrency=4, min_delay=0.25, **FAST)  # fmt: skip
+        arrivals = sorted(t for times in site.times.values() for t in times)  # robots.txt included
+    assert len(arrivals) >= 4
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert min(gaps) >= 0.23, gaps

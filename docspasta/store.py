@@ -505,15 +505,20 @@ def _bands(sketch: tuple[int, ...]) -> tuple[int | None, ...]:
 
 
 def _near_duplicate(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
-    """A completed page whose lines are at least 80% the same (estimated Jaccard)."""
+    """A completed page whose lines are at least 80% the same (estimated Jaccard).
+
+    Candidates share one of the page's four smallest line hashes in one of the four band
+    columns: four indexed lookups. (One query OR-ing the bands made SQLite scan every
+    completed page of the job, a cost that grew with the crawl: 3.8 ms a page at 500.)"""
     assert o.sketch is not None
     keys = list(o.sketch[:4])
     marks = ",".join("?" * len(keys))
-    rows = conn.execute(
-        f"SELECT url, sketch FROM pages WHERE job_id = ? AND status = 'completed' AND sketch IS NOT NULL "
-        f"AND id != ? AND (band0 IN ({marks}) OR band1 IN ({marks}) OR band2 IN ({marks}) OR band3 IN ({marks}))",
-        [job_id, o.page_id, *keys * 4],
-    ).fetchall()
+    branch = (
+        "SELECT url, sketch FROM pages INDEXED BY pages_band{n} WHERE job_id = ? AND status = 'completed' "
+        f"AND sketch IS NOT NULL AND band{{n}} IN ({marks}) AND id != ?"
+    )
+    query = " UNION ".join(branch.format(n=n) for n in range(4))
+    rows = conn.execute(query, [job_id, *keys, o.page_id] * 4).fetchall()
     for row in rows:
         if fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch) >= NEAR_DUPLICATE_JACCARD:
             return row["url"]

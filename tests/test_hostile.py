@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_server import HostileServer
+from hostile_server import HostileServer, bomb
 
 from docspasta.api import crawl
 
@@ -47,9 +47,16 @@ class Crawled:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> Crawled:
     db = tmp_path_factory.mktemp("hostile") / "jobs.db"
+    _build_bombs()
     with HostileServer() as server:
         result = crawl(server.url("/h/index.html"), db=db, allow_hosts=server.allow_hosts, **SETTINGS)
         yield Crawled(server, db, result)
+
+
+def _build_bombs() -> None:
+    """Before a crawl: built on its first request, a bomb body could outlast the 2 s timeout."""
+    for encoding in ("gzip", "deflate", "br"):
+        bomb(encoding)
 
 
 def test_the_job_completes_and_every_failure_has_its_reason(hostile):
@@ -192,6 +199,7 @@ def test_memory_stays_flat_through_bombs_and_huge_responses(tmp_path):
     """Peak RSS of a CLI crawl of the bomb and huge-response pages, against a crawl of plain pages."""
     traps = ["/h/bomb-gzip.html", "/h/bomb-deflate.html", "/h/bomb-br.html", "/h/huge-declared.html",
              "/h/huge-stream.html", "/h/index.html"]  # fmt: skip
+    _build_bombs()
     with HostileServer() as server:
         plain = _peak_rss_kb(server, tmp_path / "plain.db", ["/h/index.html", "/h/nul.html", "/h/bom.html"])
         bombs = _peak_rss_kb(server, tmp_path / "bombs.db", traps)

@@ -137,7 +137,7 @@ def _wait_for_progress(db, at_least: int, proc: subprocess.Popen, timeout: float
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the crawl ended before it could be interrupted"
         try:
-            jobs = sqlite3.connect(db).execute("SELECT id, completed FROM jobs").fetchall()
+            jobs = sqlite3.connect(db).execute("SELECT id, completed FROM jobs WHERE status = 'running'").fetchall()
         except sqlite3.Error:
             jobs = []
         if jobs and jobs[0][1] >= at_least:

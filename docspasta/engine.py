@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .discovery import read_sitemaps
 from .errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
@@ -38,6 +38,7 @@ from .urls import Scope, dedup_key, directory_of, host_of, normalize
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+REFRESH_REASON = "meta refresh to "
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,12 @@ class _Crawl:
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)
+        if (target := _refresh_target(outcome)) is not None:
+            # a start page that refreshes at once is a redirect: the scope follows it, as it follows HTTP ones
+            host = host_of(target)
+            self.scope = self._scope(host, self.settings.scope_prefix or directory_of(target))
+            links = [l for l in outcome.links if l.url_key != dedup_key(target)]
+            outcome = replace(outcome, links=links + self._classify((target,), ("",), 1, claim.url, kind="refresh"))
         self.store.set_scope(
             self.job.id, host, self.scope.prefix, outcome.title if outcome.status == "completed" else None
         )
@@ -295,7 +302,7 @@ class _Crawl:
             if target is not None:  # followed like a link: scope, guard and trap checks, dedup by key
                 links += self._classify((target,), ("",), claim.depth + 1, claim.url, kind=kind)
         if refresh is not None:
-            status, reason = "skipped", f"meta refresh to {refresh}"
+            status, reason = "skipped", REFRESH_REASON + refresh
         elif page.has_content:
             status, reason = "completed", None
         else:
@@ -413,6 +420,12 @@ class _Crawl:
             now = time.monotonic()
             job = job or self.store.job(self.job.id)
             self.on_progress(Progress.of(job, self.run_seconds + (now - self._beat_at)))
+
+
+def _refresh_target(outcome: PageOutcome) -> str | None:
+    if outcome.status == "skipped" and (outcome.reason or "").startswith(REFRESH_REASON):
+        return (outcome.reason or "").removeprefix(REFRESH_REASON)
+    return None
 
 
 def _guard_hint(reason: str | None) -> str:

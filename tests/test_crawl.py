@@ -213,3 +213,13 @@ async def test_the_store_survives_reopening_and_passes_integrity_check(site, db_
     assert "page_completed" in types and "page_failed" in types and "page_skipped" in types
     html = conn.execute("SELECT html_gz FROM pages WHERE status = 'completed' LIMIT 1").fetchone()[0]
     assert __import__("zlib").decompress(html).startswith(b"<!DOCTYPE html>")
+
+
+async def test_a_start_page_that_refreshes_at_once_moves_the_scope_like_a_redirect(site, db_path):
+    result = await crawl_async(site.url("/moved/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
+    assert result.status == "completed"
+    rows = by_path(db_path, result.job_id, site.base)
+    assert rows["/moved/index.html"]["status"] == "skipped"
+    assert rows["/moved/index.html"]["reason"] == f"meta refresh to {site.url('/docs/guide/index.html')}"
+    assert rows["/docs/guide/index.html"]["status"] == "completed"
+    assert rows["/docs/guide/install.html"]["status"] == "completed"  # crawled under the new scope, /docs/guide/

@@ -23,6 +23,7 @@ from .engine import Progress, run_job
 from .errors import DocspastaError, InvalidSettingError
 from .export import FORMATS
 from .export import export as export_job
+from .guard import guard_hint
 from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
 from .store import Store, resolve_db_path
@@ -207,7 +208,7 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
     try:
         preview = asyncio.run(preview_scope(settings, link_depth=link_depth))
     except DocspastaError as exc:
-        click.echo(f"error: cannot map {url}: {exc}", err=True)
+        click.echo(f"error: cannot map {url}: {exc}{guard_hint(str(exc))}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps({

@@ -28,7 +28,7 @@ from .extract import ExtractedPage, ExtractInput, decode_html
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
-from .guard import AddressGuard
+from .guard import AddressGuard, guard_hint
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
@@ -168,7 +168,7 @@ class _Crawl:
             self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
             if fetched.reason == "robots":
                 return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
-            return f"start page failed: {fetched.reason} ({claim.url}){_guard_hint(fetched.reason)}"
+            return f"start page failed: {fetched.reason} ({claim.url}){guard_hint(fetched.reason)}"
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)
@@ -426,13 +426,6 @@ def _refresh_target(outcome: PageOutcome) -> str | None:
     if outcome.status == "skipped" and (outcome.reason or "").startswith(REFRESH_REASON):
         return (outcome.reason or "").removeprefix(REFRESH_REASON)
     return None
-
-
-def _guard_hint(reason: str | None) -> str:
-    if not (reason or "").startswith(("blocked: non-public address", "redirect refused (blocked")):
-        return ""
-    return (". It is refused because a URL is untrusted input; for a site on your own network, open the guard "
-            "with --allow-host HOST:PORT or --allow-private (dashboard: 'Allow private/local addresses')")  # fmt: skip
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

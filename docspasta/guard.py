@@ -136,3 +136,13 @@ def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
 def _is_localhost_name(host: str) -> bool:
     host = host.lower().rstrip(".")
     return host == "localhost" or host.endswith(".localhost")
+
+
+def guard_hint(reason: str | None) -> str:
+    """What to add to a refusal so the user knows how to open the guard, deliberately."""
+    if "blocked: non-public address" not in (reason or ""):
+        return ""
+    return (
+        ". It is refused because a URL is untrusted input; for a site on your own network, open the guard "
+        "with --allow-host HOST:PORT or --allow-private (dashboard: 'Allow private/local addresses')"
+    )

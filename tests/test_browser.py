@@ -162,9 +162,9 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
             page.get_by_role("button", name="Start crawl").click()
             page.wait_for_url("**job=*", timeout=30_000)
             [job] = list_jobs(db)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while get_job(db, job.id).completed < 2:
-                assert time.monotonic() < deadline
+                assert time.monotonic() < deadline, get_job(db, job.id)  # status and error, if it ended
                 time.sleep(0.05)
             second = browser.new_page()  # a second tab on the running job
             second.goto(page.url, wait_until="domcontentloaded")

@@ -51,6 +51,7 @@ class Run:
     peak_rss_mb: float
     job_id: str | None = None
     db: Path | None = None
+    loop_lag_ms: float | None = None  # docspasta: the longest the event loop was late
 
     @property
     def pages_per_s(self) -> float:
@@ -173,7 +174,13 @@ def run_docspasta(start_url: str, concurrency: int, workdir: Path, max_pages: in
             "SELECT count(*) FROM pages WHERE job_id = ? AND status = 'completed' AND length(markdown) > 0",
             (summary["job_id"],),
         ).fetchone()[0]
-    return Run("docspasta", wall, summary["completed"], with_markdown, peak, summary["job_id"], db)
+        lag = conn.execute(
+            "SELECT json_extract(payload, '$.max_ms') FROM events WHERE job_id = ? AND type = 'loop_lag'",
+            (summary["job_id"],),
+        ).fetchone()
+    run = Run("docspasta", wall, summary["completed"], with_markdown, peak, summary["job_id"], db)
+    run.loop_lag_ms = lag[0] if lag else None
+    return run
 
 
 def run_scrapy(start_url: str, concurrency: int, workdir: Path) -> Run:
@@ -196,6 +203,9 @@ def report(runs: list[Run]) -> None:
         print(f"{tool:<20} {len(mine):>4} {medians[tool]:>9.1f} {statistics.median(r.wall_s for r in mine):>8.2f} "
               f"{max(r.peak_rss_mb for r in mine):>12.0f} {statistics.median(r.pages for r in mine):>6.0f} "
               f"{statistics.median(r.with_markdown for r in mine):>12.0f}")  # fmt: skip
+    lags = [r.loop_lag_ms for r in runs if r.loop_lag_ms is not None]
+    if lags:
+        print(f"docspasta event loop: longest lag {max(lags):.0f} ms (a 50 ms timer; lag = work blocking the loop)")
     if len(medians) == 2:
         ours, peer = medians["docspasta"], medians["scrapy+trafilatura"]
         print(f"\ndocspasta / peer: {ours / peer:.1f}x pages/s (median of each)")

@@ -29,6 +29,7 @@ from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
 from .guard import AddressGuard, guard_hint
+from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
@@ -113,6 +114,7 @@ class _Crawl:
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
         self.query_variants = QueryVariants()
+        self.loop_lag = LoopLag()
         if job.scope_host is not None and job.scope_prefix is not None:
             self.scope = self._scope(job.scope_host, job.scope_prefix)
         self.completed = job.completed
@@ -128,6 +130,7 @@ class _Crawl:
     async def run(self) -> None:
         job_id = self.job.id
         inflight: dict[asyncio.Task[None], int] = {}
+        self.loop_lag.start()
         try:
             if self.scope is None:
                 self.store.set_step(job_id, "discovery")
@@ -154,6 +157,8 @@ class _Crawl:
             log.exception("job %s failed", job_id)
             self._finish("failed", error=f"internal error: {type(exc).__name__}: {exc}")
             raise
+        finally:
+            self.loop_lag.stop()
 
     async def _discover(self) -> str | None:
         """Crawl the start page alone; it fixes the scope. Returns an error, or None."""
@@ -411,6 +416,7 @@ class _Crawl:
 
     def _finish(self, status: str, *, error: str | None = None, step: str | None = None) -> None:
         self._heartbeat(force=True)
+        self.store.event(self.job.id, "loop_lag", None, self.loop_lag.summary())
         self.store.finish(self.job.id, status, error=error, step=step)
         self._report()
 

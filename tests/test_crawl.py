@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -223,3 +224,11 @@ async def test_a_start_page_that_refreshes_at_once_moves_the_scope_like_a_redire
     assert rows["/moved/index.html"]["reason"] == f"meta refresh to {site.url('/docs/guide/index.html')}"
     assert rows["/docs/guide/index.html"]["status"] == "completed"
     assert rows["/docs/guide/install.html"]["status"] == "completed"  # crawled under the new scope, /docs/guide/
+
+
+async def test_the_event_loop_lag_is_measured_and_recorded(site, db_path):
+    from docspasta.reads import events
+
+    result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
+    [lag] = [json.loads(e["payload"]) for e in events(db_path, result.job_id, limit=500) if e["type"] == "loop_lag"]
+    assert lag["samples"] > 0 and lag["max_ms"] >= 0 and lag["over_100ms"] >= 0

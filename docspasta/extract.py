@@ -13,6 +13,7 @@ import hashlib
 import re
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,7 +23,7 @@ from .fingerprints import block_hashes, line_sketch
 from .htmltree import Element, parse, text_of, visible_length
 from .markdown import Fidelity, convert
 from .quality import score
-from .urls import normalize
+from .urls import MAX_URL_LENGTH, normalize
 
 MAX_LINKS_PER_PAGE = 2000
 MAX_REFRESH_DELAY_S = 5
@@ -78,28 +79,28 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
     needs_js = False
     refresh = canonical = None
     if tree is not None:
-        links, anchors = page_links(tree, item.url)
-        base = _base_url(tree, item.url)
-        refresh, canonical = _meta_refresh(tree, base), _canonical(tree, base)
+        base, refresh = _base_and_refresh(tree, item.url)
+        links, anchors, link_chars = _links(tree, base)
+        canonical = _canonical(tree, base)
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
-        link_chars = sum(len(text_of(a).strip()) for a in tree.iter("a"))
         needs_js = _is_javascript_shell(tree, text_chars)
         if not needs_js:
             markdown, extractor, fid = _markdown(tree, base, item)
             fidelity = fid.as_dict() if fid is not None else {}
     if not title:
         title = _first_heading(markdown) or item.url
-    quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars)
+    words = markdown.split()  # one split for the word count, the score and the hash
+    quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars, words=len(words))
     return ExtractedPage(
         title=title,
         markdown=markdown,
         links=links,
         quality=quality,
         quality_reasons=reasons,
-        content_hash=hashlib.blake2b(_hashable(markdown), digest_size=16).hexdigest() if markdown else None,
-        words=len(markdown.split()),
+        content_hash=hashlib.blake2b(" ".join(words).encode(), digest_size=16).hexdigest() if markdown else None,
+        words=len(words),
         extract_ms=(time.perf_counter() - started) * 1000,
         html_gz=zlib.compress(item.body, 6) if item.keep_html else None,
         extractor=extractor,
@@ -114,9 +115,22 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
     )
 
 
-def _meta_refresh(tree: Element, base: str) -> str | None:
+def _base_and_refresh(tree: Element, page_url: str) -> tuple[str, str | None]:
+    """_base_url and the prompt meta refresh's target from one walk over the document
+    instead of two (each a walk over every element)."""
+    base_href, metas = "", []
+    for el in tree.iter("base", "meta"):
+        if el.tag == "meta":
+            metas.append(el)
+        elif not base_href:
+            base_href = (el.get("href") or "").strip()
+    base = (normalize(base_href, base=page_url) or page_url) if base_href else page_url
+    return base, _refresh_target(metas, base)
+
+
+def _refresh_target(metas: Iterable[Element], base: str) -> str | None:
     """The target of a prompt meta refresh (`0; url=...`): browsers and search engines treat it as a redirect."""
-    for meta in tree.iter("meta"):
+    for meta in metas:
         if (meta.get("http-equiv") or "").strip().lower() != "refresh":
             continue
         if match := _REFRESH.match(meta.get("content") or ""):
@@ -203,20 +217,43 @@ def _base_url(tree: Element, page_url: str) -> str:
 def page_links(tree: Element, page_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Absolute, normalised link targets in page order (resolved against <base href>), and
     the first anchor text of each."""
-    base = _base_url(tree, page_url)
+    links, anchors, _ = _links(tree, _base_url(tree, page_url))
+    return links, anchors
+
+
+def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    """page_links, and the characters of text inside <a> elements (for the link density):
+    one walk over the links, each one's text read once."""
     seen: dict[str, str] = {}
+    link_chars = 0
     directory = base[: base.rfind("/") + 1]
     for element in tree.iter("a", "area"):
+        text = text_of(element)
+        if element.tag == "a":
+            link_chars += len(text.strip())
+        if len(seen) >= MAX_LINKS_PER_PAGE:
+            continue
         href = element.get("href")
         if not href or href.startswith("#"):
             continue
         # urljoin depends on the base's directory only, unless the href is a bare query
-        url = _resolve(base if href.startswith("?") or "://" in href[:12] else directory, href)
+        url = _resolve_href(base if href.startswith("?") or "://" in href[:12] else directory, href)
         if url is not None and url not in seen:
-            seen[url] = " ".join(text_of(element).split())[:120]
-            if len(seen) >= MAX_LINKS_PER_PAGE:
-                break
-    return tuple(seen), tuple(seen.values())
+            seen[url] = " ".join(text.split())[:120]
+    return tuple(seen), tuple(seen.values()), link_chars
+
+
+def _resolve_href(base: str, href: str) -> str | None:
+    """normalize(href, base): the fragment is dropped, so `os.html#os.walk` and
+    `os.html#os.stat` share one cache entry (most links in docs point at an anchor).
+
+    Exact because normalize ignores the fragment, except that it strips the whole href
+    (so the part before "#" must not end in whitespace) and refuses URLs over
+    MAX_URL_LENGTH counting the fragment (so only short hrefs take this path)."""
+    path, _, fragment = href.partition("#")
+    if fragment and path and not path[-1].isspace() and len(base) + len(href) < MAX_URL_LENGTH - 16:
+        return _resolve(base, path)
+    return _resolve(base, href)
 
 
 @lru_cache(maxsize=16384)
@@ -238,7 +275,3 @@ def _first_heading(markdown: str) -> str:
         if line.startswith("#"):
             return line.lstrip("#").strip()
     return ""
-
-
-def _hashable(markdown: str) -> bytes:
-    return " ".join(markdown.split()).encode("utf-8")

@@ -42,14 +42,13 @@ def split_blocks(markdown: str) -> list[str]:
     current: list[str] = []
     fence: str | None = None
     for line in markdown.split("\n"):
-        marker = _FENCE.match(line)
-        if fence is None and marker:
-            fence = marker.group(1)[0] * len(marker.group(1))
-        elif (
-            fence is not None and line.strip().startswith(fence) and line.strip() == line.strip()[0] * len(line.strip())
-        ):
+        stripped = line.strip()  # once per line, and the fence regex only where a fence can start
+        if fence is None:
+            if line[:1] in "`~" and (marker := _FENCE.match(line)):
+                fence = marker.group(1)
+        elif stripped.startswith(fence) and stripped == stripped[0] * len(stripped):
             fence = None
-        if not line.strip() and fence is None:
+        if not stripped and fence is None:
             if current:
                 blocks.append("\n".join(current))
                 current = []

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from .htmltree import Element, drop, text_of
+from .htmltree import Element, class_set, drop, text_of
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCK_TAGS = frozenset(
@@ -26,7 +26,25 @@ BLOCK_TAGS = frozenset(
     "footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main menu nav ol p pre section summary table "
     "tbody td tfoot th thead tr ul".split()
 )
+CODE_TAGS = frozenset(("code", "kbd", "samp", "tt", "var"))
 SKIP_TAGS = frozenset("script style noscript template svg button input select textarea iframe head title".split())
+# What inline() and block() do with a tag, decided by one dict lookup (comments, processing
+# instructions and entities, whose tag is a factory function, are skipped).
+_PLAIN, _SKIP, _CODE, _BR, _IMG, _STRONG, _EM, _LINK, _BLOCK = range(9)
+_INLINE_KIND: dict[object, int] = {
+    **dict.fromkeys(BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys((etree.Comment, etree.ProcessingInstruction, etree.Entity, *SKIP_TAGS), _SKIP),
+    **dict.fromkeys(CODE_TAGS, _CODE),
+    **{"br": _BR, "img": _IMG, "strong": _STRONG, "b": _STRONG, "em": _EM, "i": _EM, "cite": _EM, "a": _LINK},
+}
+_UNRENDERED = (*SKIP_TAGS, etree.Comment, etree.ProcessingInstruction, etree.Entity)  # inline() drops their text
+_HEADING, _PRE, _LIST, _TABLE, _DL, _QUOTE, _HR, _P = range(9, 17)
+_BLOCK_KIND: dict[object, int] = {
+    **dict.fromkeys(SKIP_TAGS, _SKIP),
+    **dict.fromkeys(HEADINGS, _HEADING),
+    **dict.fromkeys(("ul", "ol", "menu", "dir"), _LIST),
+    **{"pre": _PRE, "table": _TABLE, "dl": _DL, "blockquote": _QUOTE, "hr": _HR, "p": _P},
+}
 ADMONITION_CLASSES = frozenset(
     "admonition note warning tip caution important attention danger hint seealso custom-block callout "
     "theme-admonition alert".split()
@@ -68,76 +86,90 @@ class _Converter:
     def __init__(self, base_url: str) -> None:
         self.base = base_url
         self.fidelity = Fidelity()
+        self.unrendered = True  # may main hold text inline() drops (skipped tags, comments)?
 
     def run(self, main: Element) -> tuple[str, Fidelity]:
-        f = self.fidelity
-        f.pre_in = sum(1 for _ in main.iter("pre"))  # lxml filters by tag in C
-        f.tables_in = sum(not is_layout_table(t) for t in main.iter("table")) + sum(
-            1 for d in main.iter("div") if _grid_columns(d)
-        )
-        f.headings_in = sum(1 for _ in main.iter("h1", "h2", "h3", "h4", "h5", "h6"))
+        self._count_input(main)
         markdown = "\n\n".join(b for b in self.blocks(main) if b.strip())
-        return markdown.strip(), f
+        return markdown.strip(), self.fidelity
+
+    def _count_input(self, main: Element) -> None:
+        """What went in: code blocks, data tables (and div grids), headings; and whether any
+        text will be left out (see _signature). One pass, lxml filtering the tags in C (four
+        passes cost a tenth of a median page's conversion)."""
+        f = self.fidelity
+        self.unrendered = False
+        for el in main.iter("pre", "table", "div", *HEADINGS, *_UNRENDERED):
+            tag = el.tag
+            if tag == "div":
+                f.tables_in += bool(_grid_columns(el))
+            elif tag == "pre":
+                f.pre_in += 1
+            elif tag == "table":
+                f.tables_in += not is_layout_table(el)
+            elif tag in HEADINGS:
+                f.headings_in += 1
+            else:
+                self.unrendered = True
 
     # -- blocks -------------------------------------------------------------------------
 
     def blocks(self, el: Element) -> list[str]:
         """Render el's content as Markdown blocks (inline runs become paragraphs)."""
         out: list[str] = []
-        run: list[str] = [_text(el.text)]
+        text = el.text
+        # whitespace opening a run is stripped when the run is flushed: not even collected
+        # (it is most of the text between the blocks of a section)
+        run: list[str] = [_text(text)] if text and not text.isspace() else []
+        inline = self.inline
         for child in el:
-            tag = child.tag if isinstance(child.tag, str) else ""
-            if tag in BLOCK_TAGS or (tag and self._is_block_content(child)):
-                self._flush(run, out)
+            tag = child.tag
+            if tag in BLOCK_TAGS or ((tag == "span" or tag == "a") and len(child) and _wraps_blocks(child)):
+                if run:
+                    _flush(run, out)
+                    run = []
                 out.extend(self.block(child))
-                run = [_text(child.tail)]
             else:
-                run.append(self.inline(child) if tag else "")
-                run.append(_text(child.tail))
-        self._flush(run, out)
+                run.append(inline(child))
+            tail = child.tail
+            if tail and (run or not tail.isspace()):
+                run.append(_text(tail))
+        if run:
+            _flush(run, out)
         return out
 
     def block(self, el: Element) -> list[str]:
         tag = el.tag
-        if tag in SKIP_TAGS:
-            return []
-        if tag in HEADINGS:
+        kind = _BLOCK_KIND.get(tag)
+        if kind is None:
+            if self._is_admonition(el):
+                return [self.admonition(el)]
+            if tag == "div" and (columns := _grid_columns(el)):
+                return [self.grid(el, columns)]
+            return self.blocks(el)
+        if kind == _P:  # inline(el) less its " {inner.strip()} " wrapping, which _tidy_inline undoes
+            return [_escape_line_starts(_tidy_inline(self._inner(el) if len(el) else _text(el.text)))]
+        if kind == _PRE:
+            return [self.fence(el)]
+        if kind == _DL:
+            return self.definitions(el)
+        if kind == _HEADING:
             text = self.inline(el).replace("\n", " ").strip()
             if not text:
                 return []
             self.fidelity.headings_out += 1
             return [f"{'#' * HEADINGS[tag]} {text}"]
-        if tag == "pre":
-            return [self.fence(el)]
-        if tag in ("ul", "ol", "menu", "dir"):
+        if kind == _LIST:
             if _holds_sections(el):
                 return self.blocks(el)  # sections laid out as a list (Javadoc): structure, not bullets
             return [self.listing(el, ordered=tag == "ol")]
-        if tag == "table":
+        if kind == _TABLE:
             return self.table(el)
-        if tag == "dl":
-            return self.definitions(el)
-        if tag == "blockquote":
+        if kind == _QUOTE:
             return [_quote("\n\n".join(self.blocks(el)))]
-        if tag == "hr":
+        if kind == _HR:
             return ["---"]
-        if tag == "p":
-            return [_escape_line_starts(_tidy_inline(self.inline(el)))]
-        if self._is_admonition(el):
-            return [self.admonition(el)]
-        if tag == "div" and (columns := _grid_columns(el)):
-            return [self.grid(el, columns)]
-        return self.blocks(el)
-
-    def _flush(self, run: list[str], out: list[str]) -> None:
-        text = "".join(run).strip()
-        if text:
-            out.append(_escape_line_starts(_tidy_inline(text)))
-        run.clear()
-
-    def _is_block_content(self, el: Element) -> bool:
-        """An inline-tagged element (span, a) wrapping block content is treated as a block."""
-        return el.tag in ("span", "a") and any(c.tag in _WRAPPED_BLOCKS for c in el)
+        return []  # _SKIP
 
     # -- code ---------------------------------------------------------------------------
 
@@ -148,7 +180,7 @@ class _Converter:
         if code.startswith("\n"):
             code = code[1:]
         code = code.rstrip()
-        longest = max((len(m) for m in re.findall(r"`{3,}", code)), default=2)
+        longest = max((len(m) for m in _FENCE_TICKS.findall(code)), default=2) if "```" in code else 2
         ticks = "`" * max(3, longest + 1)
         self.fidelity.fences_out += 1
         return f"{ticks}{_language(pre)}\n{code}\n{ticks}"
@@ -165,25 +197,27 @@ class _Converter:
             marker = f"{number}. " if ordered else "- "
             number += 1
             parts = self.blocks(li)
-            loose = sum(not p.startswith(("- ", "1. ")) for p in parts) > 1
-            body = ("\n\n" if loose else "\n").join(parts) or ""
-            lines = body.split("\n")
-            pad = " " * len(marker)
-            items.append(marker + lines[0] + "".join("\n" + (pad + line if line else "") for line in lines[1:]))
+            if len(parts) < 2:  # the common item, one paragraph: never loose
+                body = parts[0] if parts else ""
+            else:
+                loose = sum(not p.startswith(("- ", "1. ")) for p in parts) > 1
+                body = ("\n\n" if loose else "\n").join(parts)
+            # continuation lines indented under the marker, empty lines left empty
+            items.append(marker + (_LINE_AFTER_BREAK.sub("\n" + " " * len(marker), body) if "\n" in body else body))
         return "\n".join(items)
 
     # -- tables -------------------------------------------------------------------------
 
     def table(self, el: Element) -> list[str]:
-        rows = el.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+        rows = _rows(el)
         if not rows:
             return []
-        cells = [row.xpath("./th | ./td") for row in rows]
+        cells = [list(row.iterchildren("th", "td")) for row in rows]
         if is_layout_table(el):  # columns of lists (indexes), one-cell wrappers: content, not data
             return [block for row in cells for cell in row for block in self.blocks(cell)]
         self.fidelity.tables_out += 1
         complex_ = any(c.get("rowspan", "1") != "1" or c.get("colspan", "1") != "1" for row in cells for c in row)
-        complex_ = complex_ or bool(el.xpath(".//td//pre | .//td//ul | .//td//ol | .//td//table | .//th//table"))
+        complex_ = complex_ or bool(_BLOCKS_IN_CELLS(el))
         if complex_:
             return [_clean_html(el)]
         width = max(len(r) for r in cells)
@@ -214,10 +248,14 @@ class _Converter:
         out: list[str] = []
         for child in el:
             if child.tag == "dt":
+                value = child.get("class")
+                signature = (value is not None and "sig" in class_set(value)) or child.get("id")
+                if signature and (code := _signature(child, self.unrendered)):
+                    out.append(f"`{code}`")
+                    continue
                 term = self.inline(child).replace("\n", " ").strip()
                 if not term:
                     continue
-                signature = "sig" in (child.get("class") or "").split() or child.get("id")
                 out.append(f"`{_SPACE.sub(' ', text_of(child)).strip()}`" if signature else f"**{term}**")
             elif child.tag == "dd":
                 out.extend(self.blocks(child))
@@ -226,8 +264,10 @@ class _Converter:
         return out
 
     def _is_admonition(self, el: Element) -> bool:
-        classes = set((el.get("class") or "").split())
-        return el.tag in ("div", "aside", "section") and bool(classes & ADMONITION_CLASSES)
+        if el.tag not in ("div", "aside", "section"):
+            return False
+        value = el.get("class")
+        return bool(value) and not ADMONITION_CLASSES.isdisjoint(class_set(value))
 
     def admonition(self, el: Element) -> str:
         title = ""
@@ -245,30 +285,47 @@ class _Converter:
     # -- inline -------------------------------------------------------------------------
 
     def inline(self, el: Element) -> str:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in SKIP_TAGS or not tag:
+        """Called for every inline element of the page (a thousand on a median page): one
+        dict lookup decides what the tag is, and leaves skip the join over their children."""
+        kind = _INLINE_KIND.get(el.tag, _PLAIN)
+        if kind == _SKIP:
             return ""
-        if tag in ("code", "kbd", "samp", "tt", "var") and el.getparent() is not None and el.getparent().tag != "pre":
-            return _code_span(text_of(el))
-        if tag == "br":
+        if kind == _CODE:
+            parent = el.getparent()
+            if parent is not None and parent.tag != "pre":
+                return _code_span(text_of(el))
+        elif kind == _BR:
             return "\n"
-        if tag == "img":
+        elif kind == _IMG:
             src = el.get("src") or el.get("data-src") or ""
             alt = _SPACE.sub(" ", el.get("alt") or "").strip()
             return f"![{alt}]({absolute(self.base, src)})" if src else alt
-        inner = _text(el.text) + "".join(self.inline(c) + _text(c.tail) for c in el)
-        if tag in ("strong", "b"):
-            return _wrap(inner, "**")
-        if tag in ("em", "i", "cite"):
-            return _wrap(inner, "*")
-        if tag == "a":
+        inner = self._inner(el) if len(el) else _text(el.text)
+        if kind in (_PLAIN, _CODE):
+            return inner
+        if kind == _LINK:
             return self.link(el, inner)
-        if tag in BLOCK_TAGS:  # block content inside inline context: keep it on its own line
-            return f" {inner.strip()} "
-        return inner
+        if kind == _STRONG:
+            return _wrap(inner, "**")
+        if kind == _EM:
+            return _wrap(inner, "*")
+        return f" {inner.strip()} "  # block content inside inline context: keep it on its own line
+
+    def _inner(self, el: Element) -> str:
+        """el's text and its children's Markdown, each followed by its tail."""
+        text = el.text
+        parts = [_text(text)] if text else []
+        inline = self.inline
+        for child in el:
+            parts.append(inline(child))
+            tail = child.tail
+            if tail:
+                parts.append(_text(tail))
+        return "".join(parts)
 
     def link(self, el: Element, label: str) -> str:
-        href = (el.get("href") or "").strip()
+        href = el.get("href")
+        href = href.strip() if href else ""
         label = label.strip()
         if not label:
             return ""
@@ -277,25 +334,67 @@ class _Converter:
         return f"[{label}]({absolute(self.base, href)})"
 
 
+def _signature(dt: Element, unrendered: bool) -> str:
+    """An API signature's text, when rendering the <dt> as inline Markdown (two dozen spans
+    per signature in Sphinx) is sure to give a non-empty term: every text node reaches the
+    inline rendering unless it is under a skipped tag or is a comment (looked for only
+    if the content has some: `unrendered`). "" otherwise."""
+    code = _collapse(text_of(dt)).strip()
+    if code and not (unrendered and next(dt.iter(*_UNRENDERED), None) is not None):
+        return code
+    return ""
+
+
+def _flush(run: list[str], out: list[str]) -> None:
+    """A run of inline Markdown becomes a paragraph block, if it has any text."""
+    text = "".join(run).strip()
+    if text:
+        out.append(_escape_line_starts(_tidy_inline(text)))
+
+
 def _text(value: str | None) -> str:
     if not value:
         return ""
     if "\n" not in value and "  " not in value and "\t" not in value and "\r" not in value:
         return value
-    return _SPACE.sub(" ", value)
+    if not value.strip(" \t\r\n\f\v"):
+        return " "  # the whitespace between elements (mostly a bare line break): no regex
+    # prose wrapped at 80 columns (and two spaces after a full stop): str.replace, no regex
+    spaced = value.replace("\n", " ")
+    if "\t" in spaced or "\r" in spaced or "\f" in spaced or "\v" in spaced:
+        return _SPACE.sub(" ", value)
+    while "  " in spaced:
+        spaced = spaced.replace("  ", " ")
+    return spaced
 
 
 _WRAPPED_BLOCKS = frozenset({"pre", "div", "p", "table", "ul", "ol"})
+_LINE_AFTER_BREAK = re.compile(r"\n(?=[^\n])")
+
+
+def _wraps_blocks(el: Element) -> bool:
+    """An inline-tagged element (span, a) wrapping block content is treated as a block."""
+    return any(c.tag in _WRAPPED_BLOCKS for c in el)
 
 
 def absolute(base: str, href: str) -> str:
     """urljoin with the common cases first: absolute hrefs as they are, and a cache keyed
-    on the base's directory so a site's repeated relative links resolve once."""
+    on the base's directory so a site's repeated relative links resolve once.
+
+    Most links in docs point at an anchor (`os.html#os.path.join`: 86% of the Python
+    docs' links) and anchors rarely repeat, so the fragment is joined outside the cache:
+    urljoin passes a fragment through untouched unless it holds a tab or line break
+    (which urljoin deletes), or the path before it is empty or starts with a space or
+    control character (which urljoin strips)."""
     if href.startswith(("http://", "https://")):
         return href
     if href.startswith("?"):
         return urljoin(base, href)
-    return _join(base[: base.rfind("/") + 1], href)
+    directory = base[: base.rfind("/") + 1]
+    path, _, fragment = href.partition("#")
+    if fragment and path[:1] > " " and "\t" not in fragment and "\n" not in fragment and "\r" not in fragment:
+        return f"{_join(directory, path)}#{fragment}"
+    return _join(directory, href)
 
 
 @lru_cache(maxsize=16384)
@@ -304,8 +403,20 @@ def _join(directory: str, href: str) -> str:
 
 
 def _tidy_inline(text: str) -> str:
-    lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
-    return "\n".join(line for line in lines if line)
+    """Each line's whitespace runs collapsed to one space, lines stripped, empty lines dropped."""
+    if "\n" not in text:
+        return _collapse(text).strip()
+    return "\n".join(line for line in map(str.strip, _LINE_SPACE.sub(" ", text).split("\n")) if line)
+
+
+_LINE_SPACE = re.compile(r"[ \t\r\f\v]+")
+
+
+def _collapse(text: str) -> str:
+    """_SPACE.sub(" ", text), without running the regex on text it would not change."""
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        return _SPACE.sub(" ", text)
+    return text
 
 
 def _wrap(text: str, mark: str) -> str:
@@ -318,22 +429,43 @@ def _wrap(text: str, mark: str) -> str:
 
 
 def _code_span(text: str) -> str:
-    text = _SPACE.sub(" ", text)
+    text = _collapse(text)
     if not text.strip():
         return text
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    if "`" not in text:
+        return f"`{text}`"
+    longest = max(len(m) for m in _BACKTICKS.findall(text))
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
+_BACKTICKS = re.compile(r"`+")
+_FENCE_TICKS = re.compile(r"`{3,}")
+
+
+_BLOCKS_IN_CELLS = etree.XPath(".//td//pre | .//td//ul | .//td//ol | .//td//table | .//th//table")
+
+
+def _rows(table: Element) -> list[Element]:
+    """The table's rows in document order (XPath `./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr`,
+    which compiled anew on every call cost more than the walk)."""
+    rows = []
+    for child in table:
+        tag = child.tag
+        if tag == "tr":
+            rows.append(child)
+        elif tag == "thead" or tag == "tbody" or tag == "tfoot":
+            rows.extend(child.iterchildren("tr"))
+    return rows
+
+
 def is_layout_table(table: Element) -> bool:
     """A table used for layout: one cell, or no header cells and block content in cells."""
-    rows = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
-    cells = [c for row in rows for c in row.xpath("./th | ./td")]
+    cells = [c for row in _rows(table) for c in row.iterchildren("th", "td")]
     if len(cells) <= 1:
         return True
-    has_header = any(c.tag == "th" for c in cells) or bool(table.xpath("./thead"))
+    has_header = any(c.tag == "th" for c in cells) or table.find("thead") is not None
     if has_header:
         return False
     # cells holding lists, code, nested tables or several paragraphs are page layout
@@ -379,7 +511,10 @@ _GRID = re.compile(r"(?:^|\s)(two|three|four)-column-summary(?:\s|$)")
 
 
 def _grid_columns(el: Element) -> int:
-    match = _GRID.search(el.get("class") or "")
+    value = el.get("class")
+    if not value or "-column-summary" not in value:
+        return 0
+    match = _GRID.search(value)
     return {"two": 2, "three": 3, "four": 4}[match.group(1)] if match else 0
 
 
@@ -388,7 +523,27 @@ def _quote(text: str) -> str:
 
 
 def _escape_line_starts(text: str) -> str:
-    return "\n".join("\\" + line if _LINE_START.match(line) else line for line in text.split("\n"))
+    """A backslash before lines Markdown would read as a heading, list item, quote or rule."""
+    if "\n" not in text:
+        first = text[:1]
+        if (first in _BLOCK_STARTERS or first.isdecimal()) and _LINE_START.match(text):
+            return "\\" + text
+        return text
+    if not _may_start_block(text) and not _BREAK_THEN_BLOCK_START.search(text):
+        return text
+    return "\n".join(
+        "\\" + line if _may_start_block(line) and _LINE_START.match(line) else line for line in text.split("\n")
+    )
+
+
+_BLOCK_STARTERS = frozenset("#-*+>=")
+_BREAK_THEN_BLOCK_START = re.compile(r"\n[-#*+>=\d]")  # a line _may_start_block, after the first
+
+
+def _may_start_block(line: str) -> bool:
+    """Can _LINE_START match this line? Its first character decides (\\d is any decimal digit)."""
+    first = line[:1]
+    return first in _BLOCK_STARTERS or first.isdecimal()
 
 
 def _language(pre: Element) -> str:
@@ -400,18 +555,28 @@ def _language(pre: Element) -> str:
         candidates.append(ancestor)
         ancestor = ancestor.getparent()
     for el in candidates:
+        names = el.keys()
         for attr in ("data-lang", "data-language", "language"):
-            if value := (el.get(attr) or "").strip().lower():
+            if attr in names and (value := (el.get(attr) or "").strip().lower()):
                 return _lang_name(value)
-        classes = el.get("class") or ""
-        for pattern in LANG_PATTERNS:
-            if match := pattern.search(classes):
-                return _lang_name(match.group(1).lower())
+        classes = (el.get("class") or "") if "class" in names else ""
+        if classes and (language := _class_language(classes)) is not None:
+            return language
         if el is pre:
             bare = [c for c in classes.split() if c in BARE_LANG_CLASSES]
             if bare:
                 return _lang_name(bare[0])
     return ""
+
+
+@lru_cache(maxsize=4096)
+def _class_language(classes: str) -> str | None:
+    """The language the first matching LANG_PATTERNS names in a class attribute ("" for
+    a "no language" name), None if none matches. Cached: code blocks share a few classes."""
+    for pattern in LANG_PATTERNS:
+        if match := pattern.search(classes):
+            return _lang_name(match.group(1).lower())
+    return None
 
 
 def _lang_name(value: str) -> str:

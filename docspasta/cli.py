@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-import polars as pl
 
 from .api import JobResult
 from .engine import Progress, run_job
@@ -269,6 +268,8 @@ def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None
         return
     columns = ["variant", "pages", "failed", "skipped", "pages/s", "time to first page s", "mean quality",
                "pages above threshold", "paste tokens (est.)", "fetch p50 ms", "effective concurrency"]  # fmt: skip
+    import polars as pl  # only this command prints a frame; a crawl process need not load it
+
     with pl.Config(tbl_rows=10, tbl_cols=len(columns), tbl_width_chars=200, tbl_hide_dataframe_shape=True):
         click.echo(str(metrics.select(columns)))
     click.echo(f"comparison {comparison_id}; best: {best} ({COMPARISON_RULE})")

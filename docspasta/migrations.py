@@ -7,7 +7,28 @@ pages table. Never edit an applied migration; add a new one.
 
 from __future__ import annotations
 
-from sqlite_utils import Database, Migrations
+import sys
+from typing import Any
+
+
+def _import_sqlite_utils() -> Any:
+    """sqlite-utils imports pandas and numpy when they are installed (Streamlit installs both)
+    to map their column types, which docspasta never passes: ~90 MB in every crawl process.
+    So they are hidden while it is imported, unless already loaded (as in the dashboard's
+    process, where hiding them could fail another thread's import and would save nothing)."""
+    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return sqlite_utils
+
+
+_sqlite_utils = _import_sqlite_utils()
+Database, Migrations = _sqlite_utils.Database, _sqlite_utils.Migrations
 
 migrations = Migrations("docspasta")
 

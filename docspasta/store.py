@@ -21,12 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from . import fingerprints, frontier
 from .errors import JobBusyError, JobNotFoundError, StoreError
 from .frontier import Claim, NewLink
-from .migrations import migrations
+from .migrations import Database, migrations
 from .settings import CrawlSettings
 from .strategies import Strategy
 from .urls import dedup_key, normalize

@@ -400,7 +400,7 @@ class Store:
 
     def _demote_pages_naming_as_canonical(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> None:
         """The canonical URL arrived after a page that names it: keep the canonical one."""
-        own_key = conn.execute("SELECT url_key FROM pages WHERE id = ?", (o.page_id,)).fetchone()["url_key"]
+        own_key = dedup_key(o.url)  # the key the page row was stored under
         rows = conn.execute(
             "SELECT id, sketch, block_hashes FROM pages WHERE job_id = ? AND canonical_key = ? "
             "AND status = 'completed' AND id != ?",

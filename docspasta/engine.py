@@ -39,7 +39,6 @@ from .urls import Scope, dedup_key, directory_of, host_of, normalize
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
-REFRESH_REASON = "meta refresh to "
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ class _Crawl:
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)
-        if (target := _refresh_target(outcome)) is not None:
+        if (target := next((l.url for l in outcome.links if l.found_by == "refresh"), None)) is not None:
             # a start page that refreshes at once is a redirect: the scope follows it, as it follows HTTP ones
             host = host_of(target)
             self.scope = self._scope(host, self.settings.scope_prefix or directory_of(target))
@@ -301,20 +300,22 @@ class _Crawl:
         except ExtractionError as exc:
             return PageOutcome(status="failed", reason=str(exc), **base)
         links = self._classify(page.links, page.anchors, claim.depth + 1, claim.url)
-        refresh = page.refresh_url if page.refresh_url not in (None, final_url) else None
-        canonical = page.canonical_url if page.canonical_url not in (None, final_url, claim.url) else None
-        for target, kind in ((refresh, "refresh"), (canonical, "canonical")):
-            if target is not None:  # followed like a link: scope, guard and trap checks, dedup by key
-                links += self._classify((target,), ("",), claim.depth + 1, claim.url, kind=kind)
+        # a prompt meta refresh and rel=canonical are followed like links: scope, guard, traps, dedup by key
+        named = (("refresh", page.refresh_url), ("canonical", page.canonical_url))
+        followed = {
+            kind: self._classify((url,), ("",), claim.depth + 1, claim.url, kind=kind)[0]
+            for kind, url in named
+            if url not in (None, final_url, claim.url)
+        }
+        links += followed.values()
+        refresh, canonical = followed.get("refresh"), followed.get("canonical")
         if refresh is not None:
-            status, reason = "skipped", REFRESH_REASON + refresh
+            status, reason = "skipped", f"meta refresh to {refresh.url}"
         elif page.has_content:
             status, reason = "completed", None
         else:
             status, reason = "skipped", "needs JavaScript" if page.needs_javascript else "no extractable content"
-        in_scope_canonical = (
-            canonical is not None and self.scope is not None and self.scope.reason_to_skip(canonical) is None
-        )
+        in_scope_canonical = canonical is not None and canonical.reason in (None, "depth")
         return PageOutcome(
             status=status,
             reason=reason,
@@ -332,7 +333,7 @@ class _Crawl:
             words=page.words,
             html_gz=page.html_gz,
             links=links,
-            canonical_key=dedup_key(canonical) if in_scope_canonical else None,
+            canonical_key=canonical.url_key if in_scope_canonical else None,
             **base,
         )
 
@@ -426,12 +427,6 @@ class _Crawl:
             now = time.monotonic()
             job = job or self.store.job(self.job.id)
             self.on_progress(Progress.of(job, self.run_seconds + (now - self._beat_at)))
-
-
-def _refresh_target(outcome: PageOutcome) -> str | None:
-    if outcome.status == "skipped" and (outcome.reason or "").startswith(REFRESH_REASON):
-        return (outcome.reason or "").removeprefix(REFRESH_REASON)
-    return None
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

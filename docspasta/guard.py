@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidSettingError
+from .urls import host_of
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -112,10 +113,9 @@ class AddressGuard:
     def literal_refusal(self, url: str) -> str | None:
         """Refuse a URL whose host is a literal non-public address, without a DNS lookup.
 
-        For discovered links and sitemap entries: cheap, and it records the right reason
-        early. Names are judged at connect time."""
-        authority = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-        host, port = _split_authority(authority, 443 if url.startswith("https:") else 80)
+        For discovered links and sitemap entries (normalised URLs): cheap, and it records the
+        right reason early. Names are judged at connect time."""
+        host, port = _split_authority(host_of(url), 443 if url.startswith("https:") else 80)
         ip = parse_ip(host)
         if ip is not None:
             return self.refusal(host, port, [ip])

@@ -50,9 +50,6 @@ class HostPacer:
         pace.floor = max(self._min_delay, delay)
         pace.delay = max(pace.delay, pace.floor)
 
-    def interval(self, host: str) -> float:
-        return self._pace(host).delay
-
     async def wait_turn(self, host: str) -> None:
         """Sleep until this request may start, and book the next turn."""
         pace = self._pace(host)

@@ -1,7 +1,6 @@
 """A real HTTP server on 127.0.0.1 serving the fixture sites, with a few scripted faults.
 
-Threaded with a deep accept backlog (the default of 5 would serialise a crawler's
-concurrent connections). Every request is logged so tests can assert what was and
+Every request is logged so tests can assert what was and
 was not fetched.
 """
 
@@ -11,16 +10,15 @@ import threading
 import time
 from collections import Counter
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from loopback_server import LoopbackServer
 
 SITES = Path(__file__).parent / "sites"
 
 
-class FixtureServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class FixtureServer(LoopbackServer):
     def __init__(
         self, root: Path = SITES, *, delay: float = 0.0, robots: str | None = None, robots_status: int = 200
     ) -> None:
@@ -35,28 +33,7 @@ class FixtureServer(ThreadingHTTPServer):
         self.log: list[tuple[str, int]] = []  # (path, status) of every response started
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
-        super().__init__(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    @property
-    def allow_hosts(self) -> tuple[str, ...]:
-        """What a crawl of this server opens in the address guard: this host and port, nothing more."""
-        return (f"127.0.0.1:{self.server_address[1]}",)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def __enter__(self) -> FixtureServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
+        super().__init__(partial(_Handler, directory=str(root)))
 
     def record_request(self, path: str) -> int:
         """Log a request as it arrives; returns how many times the path was asked for before."""

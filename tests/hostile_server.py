@@ -24,8 +24,10 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
+
+from loopback_server import LoopbackServer
 
 BOMB_BYTES = 512 << 20  # what a decompression bomb inflates to, after its prefix
 BOMB_PREFIX = b"<html><body><p>"
@@ -183,45 +185,19 @@ class Hit:
     status: int | None = None  # set when the response starts
 
 
-class HostileServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class HostileServer(LoopbackServer):
     def __init__(self, *, trap_port: int = 9, host: str = "127.0.0.1", port: int = 0) -> None:
         self.trap_port = trap_port
-        self.host = host
         self.log: list[Hit] = []  # every request, in arrival order
         self.hits: Counter[str] = Counter()  # route -> requests
         self.bytes_sent: Counter[str] = Counter()  # route -> body bytes written
         self.lock = threading.Lock()
         self.closing = threading.Event()  # set on exit: endless responses stop
-        super().__init__((host, port), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def allow_hosts(self) -> tuple[str, ...]:
-        """What a crawl of this server opens in the address guard: this host and port, nothing more."""
-        return (f"{self.host}:{self.port}",)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def __enter__(self) -> HostileServer:
-        self.thread.start()
-        return self
+        super().__init__(_Handler, host=host, port=port)
 
     def __exit__(self, *exc: object) -> None:
         self.closing.set()
-        self.shutdown()
-        self.server_close()
+        super().__exit__(*exc)
 
     def handle_error(self, request: object, client_address: object) -> None:
         if isinstance(sys.exc_info()[1], _CONNECTION_GONE):

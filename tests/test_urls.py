@@ -15,7 +15,21 @@ from docspasta.urls import Scope, compile_glob, dedup_key, directory_of, has_non
         ("https://x.org/p?utm_source=a&b=2&gclid=z&a=1", "https://x.org/p?b=2&a=1"),
         ("https://x.org/p?fbclid=1", "https://x.org/p"),
         ("https://x.org/a b.html", "https://x.org/a%20b.html"),
-        ("https://x.org/%7euser/", "https://x.org/%7Euser/"),
+        # RFC 3986 6.2.2: unreserved characters decoded, other encodings uppercased, never decoded
+        ("https://x.org/%7euser/", "https://x.org/~user/"),
+        ("http://h/docs/%69ntro", "http://h/docs/intro"),
+        ("http://h/docs/%49NTRO%2d%5F%2E%7E%30", "http://h/docs/INTRO-_.~0"),
+        ("http://h/a%2fb/c%3a%20d", "http://h/a%2Fb/c%3A%20d"),
+        ("http://h/a%2Fb", "http://h/a%2Fb"),
+        ("http://h/caf%c3%a9", "http://h/caf%C3%A9"),
+        ("http://h/a/%2E%2E/b", "http://h/b"),
+        ("http://h/a/b/%2e/c", "http://h/a/b/c"),
+        ("http://h/docs/intro?", "http://h/docs/intro"),
+        ("http://h/p?q=%61%2Bb%26c%3d", "http://h/p?q=a%2Bb%26c%3D"),
+        ("http://h/p?q=a+b&&r=%7e", "http://h/p?q=a+b&r=~"),
+        ("http://h/p?x=a b", "http://h/p?x=a%20b"),
+        ("http://h/p?%75tm_source=x&k=1", "http://h/p?k=1"),
+        ("http://h/Docs/%41PI.html", "http://h/Docs/API.html"),
         ("https://x.org/dir/.", "https://x.org/dir/"),
         ("mailto:a@b.c", None),
         ("javascript:void(0)", None),
@@ -30,6 +44,12 @@ def test_normalize_resolves_relative_links_and_never_lowercases_paths():
     assert normalize("../API/Index.html", base="https://x.org/docs/guide/a.html") == "https://x.org/docs/API/Index.html"
     assert normalize("//cdn.x.org/p", base="https://x.org/") == "https://cdn.x.org/p"
     assert normalize("?page=2", base="https://x.org/list") == "https://x.org/list?page=2"
+
+
+def test_one_page_spelled_two_ways_is_one_url():
+    assert normalize("http://h/docs/%69ntro") == normalize("http://h/docs/intro")
+    assert normalize("http://h/%7Euser/a.html") == normalize("http://h/~user/a.html")
+    assert normalize("http://h/a%2Fb") != normalize("http://h/a/b")
 
 
 def test_dedup_key_ignores_the_scheme():

@@ -7,7 +7,8 @@ Serves the corpus on 127.0.0.1 (nginx if installed, else Python's threaded serve
 its own process), then runs the two tools alternately (A B A B ...) and prints, per
 tool, the median pages/s and wall time, the peak RSS of its whole process tree
 (sampled every 100 ms), and the pages that came out with Markdown; then the ratio.
-Wall time is the whole process: start-up, crawl, extraction, shutdown.
+Wall time is the whole process: start-up, crawl, extraction, writing the paste
+(`--out`; the peer writes its JSONL of Markdown), shutdown.
 
 --synthetic N generates an N-page interlinked doc-like site (bench/synthetic_site.py),
 crawls it with docspasta and prints pages/s per decile of the crawl and peak RSS: a
@@ -164,9 +165,11 @@ def _tree_rss_kb(root: int) -> int:
 def run_docspasta(start_url: str, concurrency: int, workdir: Path, max_pages: int) -> Run:
     db = workdir / f"docspasta-{time.monotonic_ns()}.db"
     host = start_url.split("/")[2]
+    # the whole job a user runs: the crawl and the paste written (--out)
     command = [sys.executable, "-m", "docspasta", "crawl", start_url, "--db", str(db), "--quiet", "--json",
                "--max-pages", str(max_pages), "--depth", "100", "--concurrency", str(concurrency),
-               "--per-host-concurrency", str(concurrency), "--allow-host", host]  # fmt: skip
+               "--per-host-concurrency", str(concurrency), "--allow-host", host,
+               "--out", str(workdir / "paste.md")]  # fmt: skip
     wall, peak, proc = measure(command)
     summary = json.loads(proc.stdout)
     with contextlib.closing(sqlite3.connect(db)) as conn:

@@ -19,9 +19,8 @@ import click
 
 from .api import JobResult
 from .engine import Progress, run_job
-from .errors import DocspastaError, InvalidSettingError
-from .export import FORMATS
-from .export import export as export_job
+from .errors import DocspastaError, ExportWriteError, InvalidSettingError
+from .export import FORMATS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
 from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
@@ -167,11 +166,7 @@ def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | No
     _require_database(db)
     if fmt == "zip" and out == "-" and sys.stdout.isatty():
         raise BadInput("--format zip writes a binary archive; give --out FILE")
-    try:
-        result = export_job(db, job_id, fmt, threshold=threshold, max_tokens=max_tokens)
-    except DocspastaError as exc:
-        raise BadInput(str(exc)) from None
-    _write_out(out, result.data)
+    result = _write_out(out, db, job_id, fmt, threshold=threshold, max_tokens=max_tokens, count_tokens=True)
     notes = [f"{result.pages} pages", f"{result.tokens:,} tokens (o200k)"]
     if result.below_threshold:
         notes.append(f"{result.below_threshold} below the threshold left out")
@@ -362,8 +357,8 @@ def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bo
     if bar:
         bar.done()
     result = JobResult.of(job, store.path)
-    if out is not None and job.completed:
-        _write_out(out, export_job(store.path, job_id, "paste").data)
+    if out is not None and job.completed:  # no token count: nothing shows it, and the tokenizer costs 150 MB
+        _write_out(out, store.path, job_id, "paste", count_tokens=False)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -378,21 +373,24 @@ def _print_summary(r: JobResult) -> None:
     )
     click.echo(line, err=True)
     if r.error:
-        click.echo(f"error: {r.error}", err=True)
+        click.echo(f"error: {r.error}{guard_hint(r.error)}", err=True)
     if r.status == "completed":
         click.echo(f"paste: docspasta export {r.job_id} --out paste.md", err=True)
 
 
-def _write_out(out: str, data: bytes) -> None:
-    if out == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
+def _write_out(out: str, db: Path | None, job_id: str, fmt: str, **options: Any) -> ExportSummary:
+    """Stream an export to stdout (`-`) or to a file, which is replaced only once it is whole."""
     try:
-        Path(out).write_bytes(data)
-    except OSError as exc:
-        raise BadInput(f"--out: cannot write {out}: {exc.strerror}") from None
+        if out != "-":
+            return export_to_file(out, db, job_id, fmt, **options)
+        sys.stdout.flush()
+        summary = write_export(sys.stdout.buffer, db, job_id, fmt, **options)
+        sys.stdout.buffer.flush()
+        return summary
+    except ExportWriteError as exc:
+        raise BadInput(f"--out: {exc}") from None
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
 
 
 class ProgressBar:

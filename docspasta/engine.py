@@ -28,7 +28,7 @@ from .extract import ExtractedPage, ExtractInput, decode_html
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
-from .guard import AddressGuard, guard_hint
+from .guard import AddressGuard
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
 from .store import JobRecord, PageOutcome, Store
@@ -172,7 +172,7 @@ class _Crawl:
             self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
             if fetched.reason == "robots":
                 return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
-            return f"start page failed: {fetched.reason} ({claim.url}){guard_hint(fetched.reason)}"
+            return f"start page failed: {fetched.reason} ({claim.url})"  # each front end adds its own hint
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
         outcome = await self._extract(claim, fetched)

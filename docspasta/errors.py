@@ -14,8 +14,11 @@
     │   ├── RedirectError               too many redirects, a loop, or a hop out of scope
     │   ├── KnownTargetError            a redirect leads to a page the job already has (a duplicate)
     │   └── ConnectError                DNS, refused connection, TLS or protocol failure
-    └── ExtractionError                 HTML could not be turned into Markdown
-        └── ExtractionTimeoutError      extraction exceeded its per-page limit
+    ├── ExtractionError                 HTML could not be turned into Markdown
+    │   └── ExtractionTimeoutError      extraction exceeded its per-page limit
+    └── ExportError                     an export could not be built or written
+        ├── UnknownFormatError          an export format docspasta does not make
+        └── ExportWriteError            the file it goes to cannot be written
 
 Messages are written for the person running the crawl: they say what was wrong and,
 where it helps, what would be accepted instead. Foreign errors (httpx, sqlite3) are
@@ -132,3 +135,17 @@ class ExtractionError(DocspastaError):
 
 class ExtractionTimeoutError(ExtractionError):
     pass
+
+
+class ExportError(DocspastaError):
+    """An export could not be built or written; what is stored is untouched."""
+
+
+class UnknownFormatError(ExportError, ValueError):
+    def __init__(self, fmt: str, formats: tuple[str, ...]) -> None:
+        self.format = fmt
+        super().__init__(f"unknown export format {fmt!r}; choose one of {', '.join(formats)}")
+
+
+class ExportWriteError(ExportError):
+    """The export's file cannot be written (an earlier file of that name is untouched)."""

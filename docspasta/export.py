@@ -5,6 +5,11 @@ changed after the crawl and every export follows them. All exports share one
 selection: completed pages at or above the threshold, in the site's structure (URL
 path order, a directory's index first), with text blocks that recur across the site
 (navigation, banners) removed, optionally cut to the best pages that fit a budget.
+
+Exports are streamed: the selection holds each page's metadata, not its Markdown, and
+each format is written to its file page by page, so memory does not grow with the
+site. Exact token counts, when asked for, come from a short-lived TokenCounter process
+fed the same pieces.
 """
 
 from __future__ import annotations
@@ -14,13 +19,17 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from . import tokens
+from .errors import ExportWriteError, UnknownFormatError
 from .fingerprints import block_hash, split_blocks
-from .reads import PageContent, completed_pages, get_job, repeated_blocks
+from .reads import PageContent, completed_pages, get_job, markdowns, repeated_blocks
 from .store import JobRecord
+from .tokens import TokenCounter, estimate
 
 FORMATS = ("paste", "llms", "llms-full", "jsonl", "zip")
 FILE_NAMES = {"paste": "paste.md", "llms": "llms.txt", "llms-full": "llms-full.txt", "jsonl": "pages.jsonl",
@@ -37,23 +46,32 @@ INDEX_NAMES = frozenset({"", "index.html", "index.htm", "index", "index.php", "d
 
 @dataclass(frozen=True)
 class Selection:
-    """Which pages an export holds, and what was left out and why."""
+    """Which pages an export holds (metadata only), and what was left out and why."""
 
     job: JobRecord
     pages: list[PageContent]
     threshold: int
+    db_path: str | os.PathLike[str] | None = None
+    repeated: frozenset[str] = frozenset()
     below_threshold: int = 0
     over_budget: list[str] = field(default_factory=list)
     max_tokens: int | None = None
-    repeated_blocks_removed: int = 0
+
+    def markdowns(self) -> Iterator[tuple[PageContent, str]]:
+        """Each selected page with its Markdown (repeated blocks removed), read one at a time."""
+        for page, markdown in zip(self.pages, markdowns(self.db_path, (p.id for p in self.pages)), strict=True):
+            if self.repeated and not self.repeated.isdisjoint(page.block_hashes):
+                markdown = drop_blocks(markdown, self.repeated)
+            yield page, markdown
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class ExportSummary:
+    """What an export holds; `tokens` is the exact o200k count, None when not counted."""
+
     format: str
-    data: bytes
     pages: int
-    tokens: int
+    tokens: int | None
     below_threshold: int
     over_budget: list[str]
 
@@ -66,6 +84,13 @@ class ExportResult:
         return MIME_TYPES[self.format]
 
 
+@dataclass(frozen=True)
+class ExportResult(ExportSummary):
+    """An export held in memory (the dashboard's download buttons need bytes)."""
+
+    data: bytes = b""
+
+
 def export(
     db_path: str | os.PathLike[str] | None,
     job_id: str,
@@ -73,43 +98,88 @@ def export(
     *,
     threshold: int | None = None,
     max_tokens: int | None = None,
+    count_tokens: bool = True,
 ) -> ExportResult:
-    """Build one export; token counts are exact (o200k_base)."""
+    """Build one export in memory; see `write_export`."""
+    buffer = io.BytesIO()
+    summary = write_export(buffer, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
+                           count_tokens=count_tokens)  # fmt: skip
+    return ExportResult(**vars(summary), data=buffer.getvalue())
+
+
+def export_to_file(
+    path: str | os.PathLike[str],
+    db_path: str | os.PathLike[str] | None,
+    job_id: str,
+    fmt: str = "paste",
+    *,
+    threshold: int | None = None,
+    max_tokens: int | None = None,
+    count_tokens: bool = True,
+) -> ExportSummary:
+    """Write one export to `path` through a temporary file beside it, so a failure leaves
+    an earlier file of that name as it was."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with open(partial, "wb") as out:
+            summary = write_export(out, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
+                                   count_tokens=count_tokens)  # fmt: skip
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ExportWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return summary
+
+
+def write_export(
+    out: BinaryIO,
+    db_path: str | os.PathLike[str] | None,
+    job_id: str,
+    fmt: str = "paste",
+    *,
+    threshold: int | None = None,
+    max_tokens: int | None = None,
+    count_tokens: bool = True,
+) -> ExportSummary:
+    """Stream one export to `out`, page by page. Exact token counts (and a token budget)
+    start a counter process for the length of the export; without them none is started."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    selection = select(db_path, job_id, threshold=threshold, max_tokens=max_tokens)
-    if fmt == "zip":
-        data, token_count = _zip(selection)
-    else:
-        text = {"paste": paste, "llms": llms_txt, "llms-full": llms_full, "jsonl": jsonl}[fmt](selection)
-        data, token_count = text.encode("utf-8"), tokens.count(text)
-    return ExportResult(fmt, data, len(selection.pages), token_count, selection.below_threshold,
-                        selection.over_budget)  # fmt: skip
+        raise UnknownFormatError(fmt, FORMATS)
+    with TokenCounter() as counter:
+        selection = select(db_path, job_id, threshold=threshold)
+        if max_tokens:
+            selection = fit(selection, max_tokens, counter)
+        if fmt == "zip":
+            total = _write_zip(selection, out, counter if count_tokens else None)
+        else:
+            for piece in _text_pieces(fmt, selection, counter):
+                out.write(piece.encode("utf-8"))
+                if count_tokens:
+                    counter.feed(piece)  # the whole text's count, apart from any per-page counts
+            total = counter.total() if count_tokens else None
+    return ExportSummary(fmt, len(selection.pages), total, selection.below_threshold, selection.over_budget)
 
 
-def select(
-    db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, max_tokens: int | None = None
-) -> Selection:
+def select(db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None) -> Selection:
+    """The pages at or above the threshold, in site order, titles without the site part."""
     job = get_job(db_path, job_id)
     cutoff = job.settings.quality_threshold if threshold is None else threshold
-    repeated = repeated_blocks(db_path, job_id)
     kept: list[PageContent] = []
-    below = removed = 0
-    for page in completed_pages(db_path, job_id):
+    below = 0
+    for page in completed_pages(db_path, job_id, with_markdown=False):
         if page.quality < cutoff:
             below += 1
-            continue
-        if repeated and not repeated.isdisjoint(page.block_hashes):
-            markdown, dropped = _drop_blocks(page.markdown, repeated)
-            removed += dropped
-            page = replace(page, markdown=markdown)
-        kept.append(page)
+        else:
+            kept.append(page)
     kept.sort(key=lambda p: site_order(p.url))
     site = _site_part(job.site_title or "", len(kept))
     if site:  # "Page — Site" on every page: the site part is noise in a paste that names the site once
         kept = [replace(p, title=short_title(p.title, site)) for p in kept]
-    selection = Selection(job, kept, cutoff, below, repeated_blocks_removed=removed, max_tokens=max_tokens)
-    return _fit(selection, max_tokens) if max_tokens else selection
+    return Selection(job, kept, cutoff, db_path, repeated_blocks(db_path, job_id), below)
 
 
 def site_order(url: str) -> tuple[str, ...]:
@@ -121,10 +191,17 @@ def site_order(url: str) -> tuple[str, ...]:
     return (*segments, parts.query)
 
 
-# -- formats --------------------------------------------------------------------------
+# -- formats: each yields its text piece by piece ---------------------------------------
 
 
-def paste(selection: Selection) -> str:
+def paste(selection: Selection) -> Iterator[str]:
+    """A title, what was left out, `## Contents`, then one `## <title>` section a page."""
+    yield paste_head(selection)
+    for page, markdown in selection.markdowns():
+        yield _section(page, markdown, demote=2)
+
+
+def paste_head(selection: Selection) -> str:
     job, pages = selection.job, selection.pages
     head = [f"# {site_title(selection)}", "", f"> Source: {job.start_url} · {len(pages)} pages · docspasta"]
     head += [f"> {line}" for line in _left_out_notes(selection)]
@@ -134,59 +211,65 @@ def paste(selection: Selection) -> str:
     for page, anchor in zip(pages, anchors, strict=True):
         indent = "  " * max(0, min(3, len(site_order(page.url)) - base_depth))
         head.append(f"{indent}- [{page.title}](#{anchor})")
-    sections = [_section(p, demote=2) for p in pages]
-    return "\n".join(head) + "\n\n" + "".join(sections)
+    return "\n".join(head) + "\n\n"
 
 
-def llms_full(selection: Selection) -> str:
-    head = [f"# {site_title(selection)}", "", f"> {site_summary(selection)}", ""]
-    return "\n".join(head) + "\n" + "".join(_section(p, demote=1) for p in selection.pages)
+def llms_full(selection: Selection) -> Iterator[str]:
+    yield "\n".join([f"# {site_title(selection)}", "", f"> {site_summary(selection)}", ""]) + "\n"
+    for page, markdown in selection.markdowns():
+        yield _section(page, markdown, demote=1)
 
 
-def llms_txt(selection: Selection) -> str:
+def llms_txt(selection: Selection) -> Iterator[str]:
     """The llms.txt index: site title, summary, a section per top-level path, one line a page."""
     lines = [f"# {site_title(selection)}", "", f"> {site_summary(selection)}", ""]
     prefix = selection.job.scope_prefix or "/"
-    groups: dict[str, list[PageContent]] = {}
-    for page in selection.pages:
-        rest = urlsplit(page.url).path[len(prefix) :] if urlsplit(page.url).path.startswith(prefix) else ""
+    groups: dict[str, list[str]] = {}
+    for page, markdown in selection.markdowns():
+        path = urlsplit(page.url).path
+        rest = path[len(prefix) :] if path.startswith(prefix) else ""
         head = rest.split("/", 1)[0] if "/" in rest else ""
-        groups.setdefault(head, []).append(page)
-    for head, pages in groups.items():
-        lines += [f"## {_section_name(head)}", ""]
-        for page in pages:
-            sentence = first_sentence(page.markdown)
-            lines.append(f"- [{page.title}]({page.url})" + (f": {sentence}" if sentence else ""))
-        lines.append("")
-    return "\n".join(lines)
+        sentence = first_sentence(markdown)
+        groups.setdefault(head, []).append(f"- [{page.title}]({page.url})" + (f": {sentence}" if sentence else ""))
+    for head, entries in groups.items():
+        lines += [f"## {_section_name(head)}", "", *entries, ""]
+    yield "\n".join(lines)
 
 
-def jsonl(selection: Selection) -> str:
-    rows = []
-    for page in selection.pages:
-        rows.append(json.dumps({
+def jsonl(selection: Selection, counter: TokenCounter) -> Iterator[str]:
+    """One page a line with its metadata and exact token count."""
+    for page, markdown in selection.markdowns():
+        yield json.dumps({
             "url": page.url, "title": page.title, "depth": page.depth, "quality": page.quality,
-            "quality_reasons": list(page.quality_reasons), "words": len(page.markdown.split()),
-            "tokens": tokens.count(page.markdown), "extractor": page.extractor, "fidelity": page.fidelity,
-            "content_hash": page.content_hash, "markdown": page.markdown,
-        }, ensure_ascii=False))  # fmt: skip
-    return "\n".join(rows) + ("\n" if rows else "")
+            "quality_reasons": list(page.quality_reasons), "words": len(markdown.split()),
+            "tokens": counter.count(markdown), "extractor": page.extractor, "fidelity": page.fidelity,
+            "content_hash": page.content_hash, "markdown": markdown,
+        }, ensure_ascii=False) + "\n"  # fmt: skip
 
 
-def _zip(selection: Selection) -> tuple[bytes, int]:
-    buffer = io.BytesIO()
-    total = 0
+def zip_entries(selection: Selection) -> Iterator[tuple[str, str]]:
+    """(file name, text): llms.txt, then one Markdown file a page, named after its URL path."""
+    yield "llms.txt", "".join(llms_txt(selection))
     used: set[str] = set()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        index = llms_txt(selection)
-        archive.writestr("llms.txt", index)
-        total += tokens.count(index)
-        for page in selection.pages:
-            name = _unique(page_path(page.url), used)
-            text = f"# {page.title}\n\nSource: {page.url}\n\n{page.markdown}\n"
+    for page, markdown in selection.markdowns():
+        yield _unique(page_path(page.url), used), f"# {page.title}\n\nSource: {page.url}\n\n{markdown}\n"
+
+
+def _text_pieces(fmt: str, selection: Selection, counter: TokenCounter) -> Iterable[str]:
+    if fmt == "jsonl":
+        return jsonl(selection, counter)
+    return {"paste": paste, "llms": llms_txt, "llms-full": llms_full}[fmt](selection)
+
+
+def _write_zip(selection: Selection, out: BinaryIO, counter: TokenCounter | None) -> int | None:
+    """The zip, one entry at a time; the token count is the sum of its files' counts."""
+    total = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in zip_entries(selection):
             archive.writestr(name, text)
-            total += tokens.count(text)
-    return buffer.getvalue(), total
+            if counter is not None:
+                total += counter.count(text)
+    return total if counter is not None else None
 
 
 def page_path(url: str) -> str:
@@ -230,9 +313,10 @@ def short_title(title: str, site: str) -> str:
 
 
 def site_summary(selection: Selection) -> str:
+    """The first sentence of the start page (else the first page), or a plain description."""
     start = next((p for p in selection.pages if p.url == selection.job.start_url), None)
     page = start or (selection.pages[0] if selection.pages else None)
-    sentence = first_sentence(page.markdown) if page else ""
+    sentence = first_sentence(next(markdowns(selection.db_path, [page.id]))) if page else ""
     return sentence or f"Documentation from {selection.job.start_url}, {len(selection.pages)} pages."
 
 
@@ -265,9 +349,9 @@ def demote_headings(markdown: str, levels: int) -> str:
     return "\n".join(out)
 
 
-def _section(page: PageContent, *, demote: int) -> str:
+def _section(page: PageContent, markdown: str, *, demote: int) -> str:
     hashes = "#" * demote
-    return f"---\n\n{hashes} {page.title}\n\nSource: {page.url}\n\n{demote_headings(page.markdown, demote)}\n\n"
+    return f"---\n\n{hashes} {page.title}\n\nSource: {page.url}\n\n{demote_headings(markdown, demote)}\n\n"
 
 
 def _left_out_notes(selection: Selection) -> list[str]:
@@ -280,39 +364,49 @@ def _left_out_notes(selection: Selection) -> list[str]:
     return notes
 
 
-def _fit(selection: Selection, budget: int) -> Selection:
-    """Keep the best pages (quality, then structure) whose sections fit the budget."""
+def fit(selection: Selection, budget: int, counter: TokenCounter) -> Selection:
+    """Keep the best pages (quality, then structure) whose sections fit the budget.
+
+    Each section is counted once, exactly; the paste's count is its head's plus its
+    sections' (they meet at blank lines, where o200k tokens end), so the final check
+    recounts only the head, which names the pages kept and left out.
+    """
 
     def structure(p: PageContent) -> int:
         return (p.fidelity or {}).get("headings_out", 0) + (p.fidelity or {}).get("fences_out", 0)
 
+    sections = {page.id: counter.count(_section(page, md, demote=2)) for page, md in selection.markdowns()}
     ranked = sorted(selection.pages, key=lambda p: (-p.quality, -structure(p), p.depth, site_order(p.url)))
-    overhead = tokens.count(paste(replace(selection, pages=[]))) + 200
+    used = counter.count(paste_head(replace(selection, pages=[]))) + 200
     kept: list[PageContent] = []
-    used = overhead
     for page in ranked:
-        cost = tokens.count(_section(page, demote=2)) + tokens.estimate(page.title) + 8
+        cost = sections[page.id] + estimate(page.title) + 8  # its section and its line in the contents
         if used + cost <= budget:
             kept.append(page)
             used += cost
-    kept_urls = {p.url for p in kept}
-    left = [p.url for p in ranked if p.url not in kept_urls]
-    fitted = replace(selection, pages=sorted(kept, key=lambda p: site_order(p.url)), over_budget=left)
-    while fitted.pages and tokens.count(paste(fitted)) > budget:  # the estimate was short: drop the weakest
+    kept_ids = {p.id for p in kept}
+    left = [p.url for p in ranked if p.id not in kept_ids]
+    fitted = replace(selection, pages=sorted(kept, key=lambda p: site_order(p.url)), over_budget=left,
+                     max_tokens=budget)  # fmt: skip
+
+    def total(s: Selection) -> int:
+        return counter.count(paste_head(s)) + sum(sections[p.id] for p in s.pages)
+
+    while fitted.pages and total(fitted) > budget:  # the contents estimate was short: drop the weakest
         weakest = min(fitted.pages, key=lambda p: (p.quality, structure(p)))
         fitted = replace(fitted, pages=[p for p in fitted.pages if p is not weakest],
                          over_budget=[*fitted.over_budget, weakest.url])  # fmt: skip
     return fitted
 
 
-def _drop_blocks(markdown: str, repeated: frozenset[str]) -> tuple[str, int]:
-    kept, dropped = [], 0
-    for block in split_blocks(markdown):
-        if not block.startswith(("```", "~~~", "#")) and block_hash(block) in repeated:
-            dropped += 1
-        else:
-            kept.append(block)
-    return "\n\n".join(kept), dropped
+def drop_blocks(markdown: str, repeated: frozenset[str]) -> str:
+    """The Markdown without the text blocks repeated across the site (code and headings stay)."""
+    kept = [
+        block
+        for block in split_blocks(markdown)
+        if block.startswith(("```", "~~~", "#")) or block_hash(block) not in repeated
+    ]
+    return "\n\n".join(kept)
 
 
 def _section_name(head: str) -> str:
@@ -345,4 +439,4 @@ def _unique(name: str, used: set[str]) -> str:
 
 def paste_text(db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None) -> str:
     """The paste as text (for the Python API's `JobResult.paste()`)."""
-    return paste(select(db_path, job_id, threshold=threshold))
+    return "".join(paste(select(db_path, job_id, threshold=threshold)))

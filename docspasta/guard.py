@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .errors import InvalidSettingError
 from .urls import host_of
@@ -138,11 +139,19 @@ def _is_localhost_name(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
 
-def guard_hint(reason: str | None) -> str:
-    """What to add to a refusal so the user knows how to open the guard, deliberately."""
+GuardAudience = Literal["cli", "dashboard", "hosted"]
+
+
+def guard_hint(reason: str | None, audience: GuardAudience = "cli") -> str:
+    """What to add to a refusal, for the person reading it where they read it: how to open
+    the guard deliberately (the CLI's flags, the local dashboard's box), or, on a hosted
+    dashboard where nobody can open it, that it crawls public sites only."""
     if "blocked: non-public address" not in (reason or ""):
         return ""
-    return (
-        ". It is refused because a URL is untrusted input; for a site on your own network, open the guard "
-        "with --allow-host HOST:PORT or --allow-private (dashboard: 'Allow private/local addresses')"
-    )
+    if audience == "hosted":
+        return ". This hosted dashboard crawls public sites only: private, local and internal addresses stay closed"
+    how = {
+        "cli": "with --allow-host HOST:PORT or --allow-private",
+        "dashboard": "with the 'Allow private/local addresses' box (or the CLI's --allow-host HOST:PORT)",
+    }[audience]
+    return f". It is refused because a URL is untrusted input; for a site on your own network, open the guard {how}"

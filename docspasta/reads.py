@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,13 +89,19 @@ class PageContent:
     fidelity: dict[str, int] | None = None
     block_hashes: tuple[str, ...] = ()
     content_hash: str | None = None
+    id: int = 0
 
 
-def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iterator[PageContent]:
-    """Completed pages with their Markdown, in crawl order, streamed one at a time."""
+def completed_pages(
+    db_path: str | os.PathLike[str] | None, job_id: str, *, with_markdown: bool = True
+) -> Iterator[PageContent]:
+    """Completed pages in crawl order, streamed one at a time; without their Markdown
+    (`markdown` is "") when `with_markdown` is false, for exports that read it later
+    page by page (`markdowns`) instead of holding every page at once."""
+    markdown = "markdown" if with_markdown else "'' AS markdown"
     with reader(db_path) as conn:
         cursor = conn.execute(
-            "SELECT url, title, depth, quality, quality_reasons, markdown, seq, words, tokens, extractor, "
+            f"SELECT id, url, title, depth, quality, quality_reasons, {markdown}, seq, words, tokens, extractor, "
             "fidelity, block_hashes, content_hash FROM pages "
             "WHERE job_id = ? AND status = 'completed' ORDER BY seq",
             (job_id,),
@@ -115,7 +121,16 @@ def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iter
                 fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
                 block_hashes=tuple(json.loads(row["block_hashes"] or "[]")),
                 content_hash=row["content_hash"],
+                id=row["id"],
             )
+
+
+def markdowns(db_path: str | os.PathLike[str] | None, page_ids: Iterable[int]) -> Iterator[str]:
+    """The Markdown of each page in `page_ids`, in that order, one at a time."""
+    with reader(db_path) as conn:
+        for page_id in page_ids:
+            row = conn.execute("SELECT markdown FROM pages WHERE id = ?", (page_id,)).fetchone()
+            yield (row[0] or "") if row else ""
 
 
 def repeated_blocks(db_path: str | os.PathLike[str] | None, job_id: str) -> frozenset[str]:

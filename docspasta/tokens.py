@@ -1,8 +1,10 @@
 """Token counts: a fast estimate per page, the exact o200k count for exports.
 
 The exact tokenizer (bpe-openai, vocabularies shipped in the wheel, no network) costs
-~140 MB per process, too much to load in every extraction worker; workers store the
-estimate, and exports — made once, in one process — count exactly.
+about 150 MB resident for the rest of the life of the process that loads it, too much
+for every extraction worker or for the dashboard: workers store the estimate, and an
+export that needs exact counts streams its text through a `TokenCounter`, a
+short-lived process of its own (`token_worker.py`).
 The estimate is calibrated on the Python docs' Markdown: 1.06x the o200k count on
 average (0.98-1.20 per page), erring high so budgets are not overrun.
 """
@@ -11,7 +13,11 @@ from __future__ import annotations
 
 import codecs
 import re
+import subprocess
+import sys
 from functools import lru_cache
+
+from .errors import ExportError
 
 # What the estimate counts, as regexes: the definition. `estimate` computes the same
 # counts without running them (see _class_bytes); tests check the two agree.
@@ -145,9 +151,104 @@ def count(text: str) -> int:
 def _chunks(text: str) -> list[str]:
     chunks, start = [], 0
     while len(text) - start > CHUNK_CHARS:
-        cut = text.rfind("\n\n", start, start + CHUNK_CHARS)
-        cut = cut + 2 if cut > start else start + CHUNK_CHARS
+        cut = safe_cut(text, start, start + CHUNK_CHARS)
         chunks.append(text[start:cut])
         start = cut
     chunks.append(text[start:])
     return chunks
+
+
+def safe_cut(text: str, start: int, end: int) -> int:
+    """The last place in text[start:end] where counting two parts apart counts the whole:
+    after a blank line followed by a non-blank character. o200k's pre-tokenizer ends a
+    token at the last line break of a run there (a run with spaces between its breaks is
+    one token, hence the non-blank character). `end` when there is none."""
+    cut = text.rfind("\n\n", start, end)
+    while cut > start and (cut + 2 >= len(text) or text[cut + 2].isspace()):
+        cut = text.rfind("\n\n", start, cut)
+    return cut + 2 if cut > start else end
+
+
+class TokenCounter:
+    """Exact o200k counts from a worker process that lives as long as this object.
+
+        with TokenCounter() as counter:
+            for piece in pieces:
+                counter.feed(piece)      # streamed: held only until a safe cut
+            total = counter.total()
+            one = counter.count(text)    # a count on its own, apart from the stream
+
+    The process starts on first use, so an export that counts nothing costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._total = 0
+
+    def __enter__(self) -> TokenCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def count(self, text: str) -> int:
+        """The exact count of `text` alone (texts of any length)."""
+        return sum(self._ask(chunk) for chunk in _chunks(text)) if text else 0
+
+    def feed(self, text: str) -> None:
+        """Add `text` to the stream whose count `total()` returns."""
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if self._pending_chars > CHUNK_CHARS:
+            buffered = "".join(self._pending)
+            cut = safe_cut(buffered, 0, len(buffered))
+            if cut < len(buffered):
+                self._total += self.count(buffered[:cut])
+                self._pending, self._pending_chars = [buffered[cut:]], len(buffered) - cut
+            else:  # no safe cut yet (one huge paragraph): keep it whole, count it later
+                self._pending, self._pending_chars = [buffered], 0
+
+    def total(self) -> int:
+        """The count of everything fed so far."""
+        if self._pending:
+            self._total += self.count("".join(self._pending))
+            self._pending, self._pending_chars = [], 0
+        return self._total
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _ask(self, text: str) -> int:
+        from .token_worker import ANSWER, HEADER
+
+        process = self._start()
+        assert process.stdin is not None and process.stdout is not None
+        data = text.encode("utf-8")
+        try:
+            process.stdin.write(HEADER.pack(len(data)) + data)
+            process.stdin.flush()
+            answer = process.stdout.read(ANSWER.size)
+        except OSError:
+            answer = b""
+        if len(answer) < ANSWER.size:
+            self.close()
+            raise ExportError("the token counter process ended unexpectedly; its error is on stderr")
+        return ANSWER.unpack(answer)[0]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "docspasta.token_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+        return self._process

@@ -287,6 +287,22 @@ def test_the_address_guard_is_closed_until_the_box_is_ticked(site, app_db):
     [error] = [e.value for e in at.error]
     assert "blocked: non-public address (127.0.0.1)" in error and "Allow private/local addresses" in error
     assert site.fetched() == []  # not even robots.txt reached the server
+    # no page completed: a sentence instead of a histogram of zero-height bars
+    assert any("No page has completed yet" in i.value for i in at.info)
+    assert at.get("arrow_vega_lite_chart") == []
+
+
+def test_a_hosted_refusal_says_public_sites_only(site, app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    at = start(new_app(), site.url("/docs/index.html"))
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    at.run()
+    [error] = [e.value for e in at.error]
+    assert "blocked: non-public address (127.0.0.1)" in error
+    assert "hosted dashboard crawls public sites only" in error
+    assert "--allow" not in error and "Allow private/local addresses" not in error  # nothing a visitor can use
+    assert site.fetched() == []
 
 
 def test_allow_private_env_ticks_the_box_locally(app_db, monkeypatch):

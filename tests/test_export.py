@@ -172,3 +172,70 @@ async def test_skip_reasons_count_every_url_left_out(job):
     assert counts[("skipped", "duplicate")] == 1  # guide/ vs guide/index.html
     assert counts[("skipped", "not HTML: application/pdf")] == 1
     assert counts[("completed", "below threshold 100")] == 10
+
+
+async def test_exports_stream_page_by_page_without_holding_the_markdown(job):
+    from docspasta.export import select, write_export
+
+    db, job_id, site = job
+    assert all(p.markdown == "" for p in select(db, job_id).pages)  # metadata only; Markdown read as written
+
+    class Recorder(io.BytesIO):
+        writes = 0
+
+        def write(self, data):
+            Recorder.writes += 1
+            return super().write(data)
+
+    out = Recorder()
+    summary = write_export(out, db, job_id, "paste", count_tokens=False)
+    assert summary.tokens is None and summary.pages == 10
+    assert Recorder.writes == 1 + summary.pages  # the head, then one write a page
+    assert out.getvalue() == export(db, job_id, "paste").data
+
+
+async def test_token_counts_never_load_the_tokenizer_into_the_exporting_process(job):
+    """The tokenizer stays resident for the life of a process (~150 MB): the dashboard
+    and the CLI count in a short-lived worker instead."""
+    import subprocess
+    import sys
+
+    db, job_id, site = job
+    script = (
+        "import sys; from docspasta.export import export; "
+        f"r = export({str(db)!r}, {job_id!r}, 'paste', max_tokens=2000); "
+        "print(r.tokens, r.pages, 'bpe_openai' in sys.modules)"
+    )
+    tokens, pages, loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                           check=True).stdout.split()  # fmt: skip
+    assert loaded == "False"
+    assert 0 < int(tokens) <= 2000 and 0 < int(pages) < 10
+
+
+async def test_a_failed_export_leaves_the_earlier_file_as_it_was(job, tmp_path):
+    from docspasta.errors import JobNotFoundError
+    from docspasta.export import export_to_file
+
+    db, job_id, site = job
+    target = tmp_path / "paste.md"
+    target.write_text("yesterday's paste")
+    with pytest.raises(JobNotFoundError):
+        export_to_file(target, db, "no-such-job")
+    assert target.read_text() == "yesterday's paste" and list(tmp_path.glob("*.part")) == []
+    summary = export_to_file(target, db, job_id, count_tokens=False)
+    assert target.read_bytes() == export(db, job_id, "paste").data and summary.pages == 10
+
+
+def test_counting_in_pieces_equals_counting_the_whole():
+    from docspasta.tokens import TokenCounter, safe_cut
+
+    part = "## Part {i}\n\nSome prose, then code:\n\n```py\nx = {i}\n```\n\n\n  indented\n \n"
+    text = "".join(part.format(i=i) for i in range(400))
+    pieces = [text[i : i + 997] for i in range(0, len(text), 997)]  # cut anywhere, even inside words
+    with TokenCounter() as counter:
+        for piece in pieces:
+            counter.feed(piece)
+        assert counter.total() == count(text)
+        assert counter.count(text) == count(text)
+    # a blank line followed by blanks is no token boundary; safe_cut never cuts there
+    assert safe_cut("a\n\n \nb", 0, 6) == 6 and safe_cut("a\n\nb\n\n c", 0, 8) == 3

@@ -18,6 +18,7 @@ import streamlit as st
 from ..analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..errors import DocspastaError
 from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ExportResult, export
+from ..guard import guard_hint
 from ..reads import events, page_detail
 from ..store import ACTIVE_JOB_STATUSES, JobRecord
 from . import session
@@ -51,7 +52,7 @@ def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
         job = session.load_job(cfg, job_id)
         st.subheader(job.site_title or job.start_url)
         st.caption(f"Job `{job.id}` · {job.start_url}")
-        _progress(job)
+        _progress(cfg, job)
         _controls(cfg, job)
         _events(cfg, job)
         if was_active and job.status not in ACTIVE_JOB_STATUSES:
@@ -60,7 +61,7 @@ def _live(cfg: UIConfig, job_id: str, *, was_active: bool) -> None:
     live()
 
 
-def _progress(job: JobRecord) -> None:
+def _progress(cfg: UIConfig, job: JobRecord) -> None:
     s = job.settings
     active = job.status in ACTIVE_JOB_STATUSES
     planned = max(1, min(s.max_pages, job.completed + job.queued)) if active or job.queued else max(1, job.completed)
@@ -86,7 +87,7 @@ def _progress(job: JobRecord) -> None:
         delta_arrow="off",
     )
     if job.status == "failed":
-        st.error(f"The crawl failed: {job.error}")
+        st.error(f"The crawl failed: {job.error}{guard_hint(job.error, 'hosted' if cfg.hosted else 'dashboard')}")
     elif job.status == "completed" and job.completed == 0:
         st.warning("The crawl finished without any page with content.")
     elif job.status in ("interrupted", "paused"):
@@ -130,23 +131,8 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
         return
     st.subheader("Inspect")
     threshold = job.settings.quality_threshold
-    hist = quality_histogram(df)
-    chart = (
-        alt.Chart(hist)
-        .mark_bar(color="#c2410c")
-        .encode(
-            x=alt.X("quality:N", sort=list(hist["quality"]), title="quality score"),
-            y=alt.Y("pages:Q", title="completed pages"),
-        )
-    )
-    rule = (
-        alt.Chart(pl.DataFrame({"quality": [_bin_label(threshold)]}))
-        .mark_rule(color="black", strokeDash=[4, 4])
-        .encode(x=alt.X("quality:N", sort=list(hist["quality"])))
-    )
     left, right = st.columns([3, 2])
-    left.caption(f"Quality of completed pages · threshold {threshold} (dashed)")
-    left.altair_chart(chart + rule, width="stretch", key="jv_histogram")
+    _quality_histogram(left, df, threshold)
     right.caption("Not crawled, failed, or left out of the paste, by reason")
     right.dataframe(skip_reasons(df, threshold), hide_index=True, width="stretch", key="jv_skips")
     f = fidelity_summary(cfg.db_path, job.id)
@@ -258,6 +244,29 @@ def cached_export(
 ) -> ExportResult:
     """One export, rebuilt only when the job, the threshold or the budget changed."""
     return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget)
+
+
+def _quality_histogram(column, df: pl.DataFrame, threshold: int) -> None:
+    hist = quality_histogram(df)
+    if hist["pages"].sum() == 0:  # bars of height zero draw a lone 0.000000 tick: say it instead
+        column.caption("Quality of completed pages")
+        column.info("No page has completed yet, so there are no quality scores to show.")
+        return
+    chart = (
+        alt.Chart(hist)
+        .mark_bar(color="#c2410c")
+        .encode(
+            x=alt.X("quality:N", sort=list(hist["quality"]), title="quality score"),
+            y=alt.Y("pages:Q", title="completed pages"),
+        )
+    )
+    rule = (
+        alt.Chart(pl.DataFrame({"quality": [_bin_label(threshold)]}))
+        .mark_rule(color="black", strokeDash=[4, 4])
+        .encode(x=alt.X("quality:N", sort=list(hist["quality"])))
+    )
+    column.caption(f"Quality of completed pages · threshold {threshold} (dashed)")
+    column.altair_chart(chart + rule, width="stretch", key="jv_histogram")
 
 
 def _bin_label(score: int) -> str:

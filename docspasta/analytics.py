@@ -27,6 +27,8 @@ PAGE_SCHEMA = {
     "reason": pl.String,
     "found_by": pl.String,
     "seq": pl.Int64,
+    "position": pl.Int64,
+    "page_kind": pl.String,
 }
 
 
@@ -34,6 +36,8 @@ def pages_frame(db_path: str | os.PathLike[str] | None, job_id: str) -> pl.DataF
     """One row per URL the job has seen, with a token estimate for completed pages."""
     rows = [{k: r.get(k) for k in PAGE_SCHEMA} for r in pages(db_path, job_id)]
     df = pl.DataFrame(rows, schema=PAGE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=PAGE_SCHEMA)
+    # the site's reading order first (the paste's), then the rest as discovered
+    df = df.with_row_index("discovered").sort("position", "discovered", nulls_last=True).drop("discovered")
     return df.with_columns(tokens=(pl.col("words") * 4 // 3).cast(pl.Int64))
 
 

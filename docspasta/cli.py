@@ -20,7 +20,7 @@ import click
 from .api import JobResult
 from .engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
-from .export import FORMATS, ExportSummary, export_to_file, write_export
+from .export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
 from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
@@ -48,6 +48,7 @@ FLAGS = {
     "processing": "--processing",
     "use_sitemaps": "--no-sitemaps",
     "ignore_robots": "--ignore-robots",
+    "include_generated": "--include-generated",
     "max_bytes": "--max-bytes",
     "extract_timeout": "--extract-timeout",
     "min_delay": "--delay",
@@ -110,6 +111,7 @@ def main() -> None:
 @click.option("--strategy", help=DOCS["strategy"])
 @click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
 @click.option("--ignore-robots", "ignore_robots", flag_value=True, default=None, help=DOCS["ignore_robots"])
+@click.option("--include-generated", "include_generated", flag_value=True, default=None, help=DOCS["include_generated"])
 @click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
 @click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
 @click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])
@@ -161,12 +163,24 @@ def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: 
 @click.option("--out", "out", metavar="FILE|-", default="-", show_default=True, help="Where to write it.")
 @click.option("--threshold", type=click.IntRange(0, 100), help="Quality threshold (default: the job's).")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Keep the best pages that fit this many tokens.")
-def export(job_id: str, db: Path | None, fmt: str, out: str, threshold: int | None, max_tokens: int | None) -> None:
+@click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default="site",
+    show_default=True,
+    help="site: the site's own reading order (its next-page chain), pages it does not reach after, in "
+    "discovery order; url: URL paths, a directory's index first.",
+)
+def export(
+    job_id: str, db: Path | None, fmt: str, out: str, threshold: int | None, max_tokens: int | None, order: str
+) -> None:
     """Write a job's paste or another export to FILE or stdout."""
     _require_database(db)
     if fmt == "zip" and out == "-" and sys.stdout.isatty():
         raise BadInput("--format zip writes a binary archive; give --out FILE")
-    result = _write_out(out, db, job_id, fmt, threshold=threshold, max_tokens=max_tokens, count_tokens=True)
+    result = _write_out(
+        out, db, job_id, fmt, threshold=threshold, max_tokens=max_tokens, count_tokens=True, order=order
+    )
     notes = [f"{result.pages} pages", f"{result.tokens:,} tokens (o200k)"]
     if result.below_threshold:
         notes.append(f"{result.below_threshold} below the threshold left out")

@@ -287,3 +287,90 @@ def is_noise(el: Element) -> bool:
 
 def _has_text(element: Element) -> bool:
     return any(t.strip() for t in element.itertext())
+
+
+# -- which generator, by the page's own markers ---------------------------------------------
+
+_GENERATOR_MARKERS = (  # (substring of <meta name=generator>, generator), most specific first
+    ("mkdocs-material", "mkdocs-material"),
+    ("mkdocs", "mkdocs"),
+    ("docusaurus", "docusaurus"),
+    ("vitepress", "vitepress"),
+    ("vuepress", "vuepress"),
+    ("rustdoc", "rustdoc"),
+    ("mdbook", "mdbook"),
+    ("javadoc", "javadoc"),
+    ("docbook", "docbook"),
+    ("sphinx", "sphinx"),
+    ("docutils", "sphinx"),
+    ("gitbook", "gitbook"),
+    ("hugo", "hugo"),
+    ("jekyll", "jekyll"),
+)
+
+
+def generator_from_markers(tree: Element) -> str | None:
+    """The generator a page names itself (<meta name=generator>, Sphinx's static files),
+    or None: what a page says of itself beats what its structure resembles."""
+    head = tree.find("head")
+    if head is None:
+        return None
+    for meta in head.iter("meta"):
+        if (meta.get("name") or "").lower() == "generator":
+            content = (meta.get("content") or "").lower()
+            for marker, generator in _GENERATOR_MARKERS:
+                if marker in content:
+                    return generator
+    for script in head.iter("script"):
+        if "documentation_options.js" in (script.get("src") or ""):
+            return "sphinx"
+    return None
+
+
+# -- the whole article ------------------------------------------------------------------------
+
+_HEADINGS = ("h1", "h2")
+_CHROME_TAGS = frozenset({"nav", "aside", "header", "footer"})
+_CHROME_WORDS = ("sidebar", "toc", "menu", "nav", "header", "footer", "related")
+
+
+def whole_article(main: Element) -> Element:
+    """main, or the ancestor that holds the article's other top-level sections too.
+
+    Rules find the first element that looks like content; a page whose content is several
+    sibling sections (Django's reference pages: three docutils sections, each with an h1)
+    would keep only the first. While main's siblings hold h1/h2 headings and are not
+    chrome (navigation, sidebars, headers), their common parent is the article.
+    """
+    while (parent := main.getparent()) is not None and parent.tag not in ("body", "html"):
+        siblings = [el for el in parent if el is not main and isinstance(el.tag, str)]
+        if not any(_holds_heading(el) for el in siblings if not _is_chrome(el)):
+            break
+        main = parent
+    return main
+
+
+def _holds_heading(el: Element) -> bool:
+    return el.tag in _HEADINGS or next(el.iter(*_HEADINGS), None) is not None
+
+
+def _is_chrome(el: Element) -> bool:
+    if el.tag in _CHROME_TAGS or el.get("role") in ("navigation", "complementary", "banner", "contentinfo"):
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return any(word in names for word in _CHROME_WORDS) or is_noise(el)
+
+
+def trim_tables_of_contents(main: Element) -> None:
+    """Keep only the first level of a Sphinx toctree inside the content.
+
+    A chapter page's toctree lists its pages, which is structure worth keeping; at depth
+    it also lists every section of every page (the Python docs' contents page: 14,000
+    links), which the paste holds in full anyway, in the same order.
+    """
+    for wrapper in list(main.iter("div")):
+        if "toctree-wrapper" not in class_set(wrapper.get("class") or ""):
+            continue
+        for item in list(wrapper.iter("li")):
+            for nested in [child for child in item if child.tag in ("ul", "ol")]:
+                drop(nested)

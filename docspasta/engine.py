@@ -28,6 +28,7 @@ from .extract import ExtractedPage, ExtractInput, decode_html
 from .extract_pool import ExtractPool
 from .fetch import FetchedPage, Fetcher, HopCheck
 from .frontier import Claim, NewLink
+from .generated import PageKind, kind_from_url, skip_reason
 from .guard import AddressGuard
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
@@ -146,6 +147,7 @@ class _Crawl:
             self.store.set_step(job_id, "finalizing")
             if self.completed >= self.settings.max_pages:
                 self.store.skip_pending(job_id, "max pages reached")
+            self.store.store_reading_order(job_id, self.job.start_url)
             self._finish("completed", step="done")
         except asyncio.CancelledError:
             await _cancel_all(inflight)
@@ -215,7 +217,7 @@ class _Crawl:
             url = normalize(loc)
             if url is None:
                 continue
-            reason = self.scope.reason_to_skip(url) or self._trap(url)
+            reason = self.scope.reason_to_skip(url) or self._trap(url) or self._generated(url)
             if reason is None and self.settings.max_depth < 1:
                 reason = "depth"
             score = {"sitemap-first": 10 * priority, "best-first": score_url(url)}.get(self.strategy.name, 0.0)
@@ -311,6 +313,8 @@ class _Crawl:
         refresh, canonical = followed.get("refresh"), followed.get("canonical")
         if refresh is not None:
             status, reason = "skipped", f"meta refresh to {refresh.url}"
+        elif page.page_kind is not None and not self.settings.include_generated:
+            status, reason = "skipped", skip_reason(PageKind(page.page_kind))
         elif page.has_content:
             status, reason = "completed", None
         else:
@@ -334,6 +338,9 @@ class _Crawl:
             html_gz=page.html_gz,
             links=links,
             canonical_key=canonical.url_key if in_scope_canonical else None,
+            next_url=page.next_url,
+            prev_url=page.prev_url,
+            page_kind=page.page_kind,
             **base,
         )
 
@@ -355,7 +362,7 @@ class _Crawl:
         links = []
         scored = self.strategy.name == "best-first"
         for url, anchor in zip(urls, anchors or ("",) * len(urls), strict=False):
-            reason = self.scope.reason_to_skip(url) or self._trap(url)
+            reason = self.scope.reason_to_skip(url) or self._trap(url) or self._generated(url)
             if reason is None and depth > self.settings.max_depth:
                 reason = "depth"
             status = "pending" if reason is None else "skipped"
@@ -365,6 +372,12 @@ class _Crawl:
 
     def _trap(self, url: str) -> str | None:
         return path_trap(url) or self.query_variants.reason(url)
+
+    def _generated(self, url: str) -> str | None:
+        """A generated page the URL alone tells (genindex, _modules/, search.html): never fetched."""
+        if self.settings.include_generated or (kind := kind_from_url(url)) is None:
+            return None
+        return skip_reason(kind)
 
     # -- bookkeeping --------------------------------------------------------------------
 

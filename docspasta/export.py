@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from .errors import ExportWriteError, UnknownFormatError
+from .errors import ExportWriteError, InvalidSettingError, UnknownFormatError
 from .fingerprints import block_hash, split_blocks
-from .reads import PageContent, completed_pages, get_job, markdowns, repeated_blocks
+from .reads import PageContent, completed_pages, get_job, markdowns, reading_positions, repeated_blocks
 from .store import JobRecord
 from .tokens import TokenCounter, estimate
 
 FORMATS = ("paste", "llms", "llms-full", "jsonl", "zip")
+ORDERS = ("site", "url")  # site: the site's own reading order (reading_order.py); url: URL paths
 FILE_NAMES = {"paste": "paste.md", "llms": "llms.txt", "llms-full": "llms-full.txt", "jsonl": "pages.jsonl",
               "zip": "pages.zip"}  # fmt: skip
 MIME_TYPES = {"paste": "text/markdown", "llms": "text/plain", "llms-full": "text/plain",
@@ -56,6 +57,7 @@ class Selection:
     below_threshold: int = 0
     over_budget: list[str] = field(default_factory=list)
     max_tokens: int | None = None
+    site: str = ""  # the "— Site" part the pages' titles share, if any
 
     def markdowns(self) -> Iterator[tuple[PageContent, str]]:
         """Each selected page with its Markdown (repeated blocks removed), read one at a time."""
@@ -99,11 +101,12 @@ def export(
     threshold: int | None = None,
     max_tokens: int | None = None,
     count_tokens: bool = True,
+    order: str = "site",
 ) -> ExportResult:
     """Build one export in memory; see `write_export`."""
     buffer = io.BytesIO()
     summary = write_export(buffer, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
-                           count_tokens=count_tokens)  # fmt: skip
+                           count_tokens=count_tokens, order=order)  # fmt: skip
     return ExportResult(**vars(summary), data=buffer.getvalue())
 
 
@@ -116,6 +119,7 @@ def export_to_file(
     threshold: int | None = None,
     max_tokens: int | None = None,
     count_tokens: bool = True,
+    order: str = "site",
 ) -> ExportSummary:
     """Write one export to `path` through a temporary file beside it, so a failure leaves
     an earlier file of that name as it was."""
@@ -124,7 +128,7 @@ def export_to_file(
     try:
         with open(partial, "wb") as out:
             summary = write_export(out, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
-                                   count_tokens=count_tokens)  # fmt: skip
+                                   count_tokens=count_tokens, order=order)  # fmt: skip
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -144,13 +148,17 @@ def write_export(
     threshold: int | None = None,
     max_tokens: int | None = None,
     count_tokens: bool = True,
+    order: str = "site",
 ) -> ExportSummary:
-    """Stream one export to `out`, page by page. Exact token counts (and a token budget)
-    start a counter process for the length of the export; without them none is started."""
+    """Stream one export to `out`, page by page. Exact token counts (and a token budget,
+    and JSONL's per-page counts) start a counter process for the length of the export;
+    without them none is started."""
     if fmt not in FORMATS:
         raise UnknownFormatError(fmt, FORMATS)
+    if order not in ORDERS:
+        raise InvalidSettingError("order", order, "one of " + ", ".join(ORDERS))
     with TokenCounter() as counter:
-        selection = select(db_path, job_id, threshold=threshold)
+        selection = select(db_path, job_id, threshold=threshold, order=order)
         if max_tokens:
             selection = fit(selection, max_tokens, counter)
         if fmt == "zip":
@@ -164,8 +172,10 @@ def write_export(
     return ExportSummary(fmt, len(selection.pages), total, selection.below_threshold, selection.over_budget)
 
 
-def select(db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None) -> Selection:
-    """The pages at or above the threshold, in site order, titles without the site part."""
+def select(
+    db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, order: str = "site"
+) -> Selection:
+    """The pages at or above the threshold, in reading (or URL) order, titles without the site part."""
     job = get_job(db_path, job_id)
     cutoff = job.settings.quality_threshold if threshold is None else threshold
     kept: list[PageContent] = []
@@ -175,11 +185,15 @@ def select(db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: in
             below += 1
         else:
             kept.append(page)
-    kept.sort(key=lambda p: site_order(p.url))
-    site = _site_part(job.site_title or "", len(kept))
+    if order == "site":
+        positions = reading_positions(db_path, job_id, job.start_url)
+        kept.sort(key=lambda p: (positions.get(p.id, len(positions)), p.id))
+    else:
+        kept.sort(key=lambda p: site_order(p.url))
+    site = site_suffix([p.title for p in kept]) or _site_part(job.site_title or "", len(kept))
     if site:  # "Page — Site" on every page: the site part is noise in a paste that names the site once
         kept = [replace(p, title=short_title(p.title, site)) for p in kept]
-    return Selection(job, kept, cutoff, db_path, repeated_blocks(db_path, job_id), below)
+    return Selection(job, kept, cutoff, db_path, repeated_blocks(db_path, job_id), below, site=site)
 
 
 def site_order(url: str) -> tuple[str, ...]:
@@ -189,6 +203,15 @@ def site_order(url: str) -> tuple[str, ...]:
     if segments and segments[-1].lower() in INDEX_NAMES:
         segments[-1] = ""
     return (*segments, parts.query)
+
+
+def outline_depth(url: str) -> int:
+    """How deep a page sits in the site's outline: its path segments, a directory's index
+    counting as the directory (`tutorial/index.html` heads `tutorial/intro.html`)."""
+    segments = urlsplit(url).path.strip("/").split("/")
+    if segments and segments[-1].lower() in INDEX_NAMES:
+        segments.pop()
+    return len(segments)
 
 
 # -- formats: each yields its text piece by piece ---------------------------------------
@@ -207,9 +230,9 @@ def paste_head(selection: Selection) -> str:
     head += [f"> {line}" for line in _left_out_notes(selection)]
     anchors = _anchors(p.title for p in pages)
     head += ["", "## Contents", ""]
-    base_depth = min((len(site_order(p.url)) for p in pages), default=0)
+    base_depth = min((outline_depth(p.url) for p in pages), default=0)
     for page, anchor in zip(pages, anchors, strict=True):
-        indent = "  " * max(0, min(3, len(site_order(page.url)) - base_depth))
+        indent = "  " * max(0, min(3, outline_depth(page.url) - base_depth))
         head.append(f"{indent}- [{page.title}](#{anchor})")
     return "\n".join(head) + "\n\n"
 
@@ -292,9 +315,24 @@ SEPARATORS = (" — ", " – ", " | ", " - ")
 
 
 def site_title(selection: Selection) -> str:
+    """The site's name: the part its page titles share ("— Python 3.11 documentation"),
+    else the start page's title."""
     job = selection.job
     title = job.site_title or job.start_url
-    return _site_part(title, len(selection.pages)) or title
+    return selection.site or _site_part(title, len(selection.pages)) or title
+
+
+def site_suffix(titles: list[str]) -> str:
+    """The "Page — Site" part most titles end with (at least half of them, and two), or ""."""
+    counts: dict[str, int] = {}
+    for title in titles:
+        for separator in SEPARATORS:
+            if separator in title:
+                part = title.rsplit(separator, 1)[-1].strip()
+                counts[part] = counts.get(part, 0) + 1
+                break
+    best = max(counts, key=counts.__getitem__, default="")
+    return best if best and counts[best] >= max(2, len(titles) / 2) else ""
 
 
 def _site_part(title: str, pages: int) -> str:
@@ -386,7 +424,8 @@ def fit(selection: Selection, budget: int, counter: TokenCounter) -> Selection:
             used += cost
     kept_ids = {p.id for p in kept}
     left = [p.url for p in ranked if p.id not in kept_ids]
-    fitted = replace(selection, pages=sorted(kept, key=lambda p: site_order(p.url)), over_budget=left,
+    kept_in_order = [p for p in selection.pages if p.id in kept_ids]
+    fitted = replace(selection, pages=kept_in_order, over_budget=left,
                      max_tokens=budget)  # fmt: skip
 
     def total(s: Selection) -> int:
@@ -437,6 +476,8 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def paste_text(db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None) -> str:
+def paste_text(
+    db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, order: str = "site"
+) -> str:
     """The paste as text (for the Python API's `JobResult.paste()`)."""
-    return "".join(paste(select(db_path, job_id, threshold=threshold)))
+    return "".join(paste(select(db_path, job_id, threshold=threshold, order=order)))

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import tokens
-from .docs_rules import find_main, strip_noise
+from .docs_rules import find_main, generator_from_markers, strip_noise, trim_tables_of_contents, whole_article
 from .fingerprints import block_hashes, line_sketch
-from .htmltree import Element, parse, text_of, visible_length
+from .generated import PageKind, kind_from_page, source_language
+from .htmltree import Element, class_set, drop, parse, text_of, visible_length
 from .markdown import Fidelity, convert
 from .quality import score
 from .urls import MAX_URL_LENGTH, normalize
@@ -64,6 +65,9 @@ class ExtractedPage:
     anchors: tuple[str, ...] = ()  # each link's anchor text, aligned with `links`
     refresh_url: str | None = None  # <meta http-equiv=refresh> within MAX_REFRESH_DELAY_S: a redirect
     canonical_url: str | None = None  # <link rel=canonical>, absolute
+    next_url: str | None = None  # the "next page" link the generator's navigation gives (reading order)
+    prev_url: str | None = None  # its "previous page" link (bridges a chain over a page that is missing)
+    page_kind: str | None = None  # a generated page's kind (generated.PageKind), else None
 
     @property
     def has_content(self) -> bool:
@@ -77,16 +81,20 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
     link_chars = text_chars = 0
     fidelity: dict[str, int] = {}
     needs_js = False
-    refresh = canonical = None
+    refresh = canonical = next_url = prev_url = kind = None
     if tree is not None:
         base, refresh = _base_and_refresh(tree, item.url)
-        links, anchors, link_chars = _links(tree, base)
-        canonical = _canonical(tree, base)
+        links, anchors, link_chars, pager = _links(tree, base)
+        canonical, head_pager = _head_links(tree, base)
+        next_url, prev_url = head_pager.get("next") or pager.get("next"), head_pager.get("prev") or pager.get("prev")
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
-        needs_js = _is_javascript_shell(tree, text_chars)
-        if not needs_js:
+        kind = kind_from_page(tree, item.url)
+        needs_js = kind is None and _is_javascript_shell(tree, text_chars)
+        if kind == PageKind.SOURCE:
+            markdown, extractor = source_markdown(tree, item.url), "source-listing"
+        elif not needs_js:
             markdown, extractor, fid = _markdown(tree, base, item)
             fidelity = fid.as_dict() if fid is not None else {}
     if not title:
@@ -112,6 +120,9 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         anchors=anchors,
         refresh_url=refresh,
         canonical_url=canonical,
+        next_url=next_url,
+        prev_url=prev_url,
+        page_kind=kind,
     )
 
 
@@ -140,19 +151,51 @@ def _refresh_target(metas: Iterable[Element], base: str) -> str | None:
     return None
 
 
-def _canonical(tree: Element, base: str) -> str | None:
+def _head_links(tree: Element, base: str) -> tuple[str | None, dict[str, str]]:
+    """<link rel=canonical>, and <link rel=next/prev> (the generator's next and previous page)."""
+    canonical = None
+    pager: dict[str, str] = {}
     head = tree.find("head")
     for link in head.iter("link") if head is not None else ():
-        if "canonical" in (link.get("rel") or "").lower().split() and (href := (link.get("href") or "").strip()):
-            return normalize(href, base=base)
-    return None
+        rel = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if not href:
+            continue
+        if canonical is None and "canonical" in rel:
+            canonical = normalize(href, base=base)
+        for direction in ("next", "prev"):
+            if direction in rel and direction not in pager and (url := normalize(href, base=base)):
+                pager[direction] = url
+    return canonical, pager
+
+
+def source_markdown(tree: Element, url: str) -> str:
+    """A source listing as one fenced code block in its language: its code as written,
+    without the listing's own back-links ("[docs]") or line-number gutters."""
+    for el in list(tree.iter("a", "span", "div", "pre", "td")):
+        classes = class_set(el.get("class") or "")
+        if "viewcode-back" in classes or not classes.isdisjoint(_LINE_NUMBER_CLASSES):
+            drop(el)
+    code = "\n".join(text_of(pre).rstrip("\n") for pre in tree.iter("pre")).strip("\n")
+    if not code.strip():
+        return ""
+    fence = "```"
+    while fence in code:
+        fence += "`"
+    return f"{fence}{source_language(url)}\n{code}\n{fence}"
+
+
+_LINE_NUMBER_CLASSES = frozenset({"linenos", "src-line-numbers", "line-numbers", "example-line-numbers", "lineno"})
 
 
 def _markdown(tree: Element, base: str, item: ExtractInput) -> tuple[str, str, Fidelity | None]:
     found = find_main(tree)
     if found is not None:
-        generator, main = found
+        rule, main = found
+        generator = rule if rule == "generic" else generator_from_markers(tree) or rule
+        main = whole_article(main)
         strip_noise(main)
+        trim_tables_of_contents(main)
         markdown, fidelity = convert(main, base)
         if markdown.strip():
             return markdown, f"docs:{generator}", fidelity
@@ -217,15 +260,22 @@ def _base_url(tree: Element, page_url: str) -> str:
 def page_links(tree: Element, page_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Absolute, normalised link targets in page order (resolved against <base href>), and
     the first anchor text of each."""
-    links, anchors, _ = _links(tree, _base_url(tree, page_url))
+    links, anchors, _, _ = _links(tree, _base_url(tree, page_url))
     return links, anchors
 
 
-def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
-    """page_links, and the characters of text inside <a> elements (for the link density):
-    one walk over the links, each one's text read once."""
+_PAGER_CLASSES = {  # Docusaurus, Material, VitePress ("pager-link next"): pager links without rel
+    "next": frozenset({"pagination-nav__link--next", "md-footer__link--next"}),
+    "prev": frozenset({"pagination-nav__link--prev", "md-footer__link--prev"}),
+}
+
+
+def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...], int, dict[str, str]]:
+    """page_links, the characters of text inside <a> elements (for the link density), and
+    the pager's next and previous page: one walk over the links, each one's text read once."""
     seen: dict[str, str] = {}
     link_chars = 0
+    pager: dict[str, str] = {}
     directory = base[: base.rfind("/") + 1]
     for element in tree.iter("a", "area"):
         text = text_of(element)
@@ -238,9 +288,30 @@ def _links(tree: Element, base: str) -> tuple[tuple[str, ...], tuple[str, ...], 
             continue
         # urljoin depends on the base's directory only, unless the href is a bare query
         url = _resolve_href(base if href.startswith("?") or "://" in href[:12] else directory, href)
-        if url is not None and url not in seen:
+        if url is None:
+            continue
+        if url not in seen:
             seen[url] = " ".join(text.split())[:120]
-    return tuple(seen), tuple(seen.values()), link_chars
+        if len(pager) < 2 and (direction := _pager_direction(element)) and direction not in pager:
+            pager[direction] = url
+    return tuple(seen), tuple(seen.values()), link_chars, pager
+
+
+def _pager_direction(element: Element) -> str | None:
+    """ "next" or "prev" for a pager link (rel=next/prev or a known pager class), else None."""
+    rel = element.get("rel")
+    if rel:
+        for direction in ("next", "prev"):
+            if direction in rel.lower().split():
+                return direction
+    value = element.get("class")
+    if not value:
+        return None
+    classes = class_set(value)
+    for direction, names in _PAGER_CLASSES.items():
+        if not names.isdisjoint(classes) or ("pager-link" in classes and direction in classes):
+            return direction
+    return None
 
 
 def _resolve_href(base: str, href: str) -> str | None:

@@ -194,3 +194,13 @@ def m005_canonical(db: Database) -> None:
     """Each page's <link rel=canonical> (its dedup key), so a page and its canonical URL are stored once."""
     db.execute("ALTER TABLE pages ADD COLUMN canonical_key TEXT")
     db.execute("CREATE INDEX pages_canonical ON pages (job_id, canonical_key) WHERE canonical_key IS NOT NULL")
+
+
+@migrations()
+def m006_reading_order(db: Database) -> None:
+    """The site's own reading order: each page's "next" and "previous page" links, its position once the
+    job ends, and the kind of a generated page (index, search, source, print)."""
+    db.execute("ALTER TABLE pages ADD COLUMN next_url TEXT")
+    db.execute("ALTER TABLE pages ADD COLUMN prev_url TEXT")
+    db.execute("ALTER TABLE pages ADD COLUMN position INTEGER")
+    db.execute("ALTER TABLE pages ADD COLUMN page_kind TEXT")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import JobNotFoundError, StoreError
+from .reading_order import OrderItem, reading_order
 from .store import JobRecord, resolve_db_path
 
 
@@ -59,12 +60,13 @@ def list_jobs(
 PAGE_COLUMNS = (
     "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
     "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq, "
-    "tokens, extractor, fidelity, duplicate_of"
+    "tokens, extractor, fidelity, duplicate_of, position, page_kind"
 )
 
 
 def pages(db_path: str | os.PathLike[str] | None, job_id: str, *, status: str | None = None) -> list[dict[str, Any]]:
-    """Page rows without their Markdown or HTML (cheap enough for tables)."""
+    """Page rows without their Markdown or HTML (cheap enough for tables), in discovery order;
+    `position` is the reading order of a finished job's completed pages."""
     where, params = "WHERE job_id = ?", [job_id]
     if status is not None:
         where += " AND status = ?"
@@ -131,6 +133,23 @@ def markdowns(db_path: str | os.PathLike[str] | None, page_ids: Iterable[int]) -
         for page_id in page_ids:
             row = conn.execute("SELECT markdown FROM pages WHERE id = ?", (page_id,)).fetchone()
             yield (row[0] or "") if row else ""
+
+
+def reading_positions(db_path: str | os.PathLike[str] | None, job_id: str, start_url: str) -> dict[int, int]:
+    """Each completed page's position in the site's reading order: as stored when the job
+    ended, else (a job still running, or crawled before positions were kept) worked out
+    now by the same function."""
+    with reader(db_path) as conn:
+        rows = conn.execute(
+            "SELECT id, url, final_url, next_url, prev_url, position FROM pages "
+            "WHERE job_id = ? AND status = 'completed'",
+            (job_id,),
+        ).fetchall()
+    if all(row["position"] is not None for row in rows):
+        return {row["id"]: row["position"] for row in rows}
+    items = [OrderItem(r["id"], r["url"], r["final_url"], r["next_url"], r["prev_url"]) for r in rows]
+    order = reading_order(items, start_url)
+    return {page_id: n for n, page_id in enumerate(order)}
 
 
 def repeated_blocks(db_path: str | os.PathLike[str] | None, job_id: str) -> frozenset[str]:

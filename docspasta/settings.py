@@ -82,6 +82,11 @@ class CrawlSettings:
         (), "Hosts the crawl may reach even if they are not public, as HOST or HOST:PORT (e.g. 127.0.0.1:8000)."
     )
     use_sitemaps: bool = _f(True, "Also discover pages from robots.txt Sitemap lines and sitemap.xml (as depth 1).")
+    include_generated: bool = _f(
+        False,
+        "Also crawl and export generated pages: indexes, search pages, source listings, print views (skipped by "
+        "default, never fetched when the URL tells; a source listing comes out as one fenced code block).",
+    )
     processing: str = _f(
         "batched",
         "batched: claim batch_size pages, fetch them concurrently, commit once; per-url: claim, fetch and "

@@ -25,6 +25,7 @@ from . import fingerprints, frontier
 from .errors import JobBusyError, JobNotFoundError, StoreError
 from .frontier import Claim, NewLink
 from .migrations import Database, migrations
+from .reading_order import OrderItem, reading_order
 from .settings import CrawlSettings
 from .strategies import Strategy
 from .urls import dedup_key, normalize
@@ -91,6 +92,9 @@ class PageOutcome:
     fidelity: dict[str, int] | None = None
     duplicate_of: str | None = None
     canonical_key: str | None = None  # dedup key of the page's rel=canonical URL, when it names another URL
+    next_url: str | None = None  # the generator's "next page" link: the site's reading order
+    prev_url: str | None = None  # its "previous page" link
+    page_kind: str | None = None  # a generated page's kind (index, search, source, print)
     links: list[NewLink] = field(default_factory=list)
 
 
@@ -285,6 +289,17 @@ class Store:
                 frontier.release(conn, job_id)
             self._event(conn, job_id, f"{action}_requested", None, None)
 
+    def store_reading_order(self, job_id: str, start_url: str) -> None:
+        """Number the completed pages in the site's reading order (reading_order.py)."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, url, final_url, next_url, prev_url FROM pages WHERE job_id = ? AND status = 'completed'",
+                (job_id,),
+            ).fetchall()
+            order = reading_order([OrderItem(*row) for row in rows], start_url)
+            conn.execute("UPDATE pages SET position = NULL WHERE job_id = ? AND position IS NOT NULL", (job_id,))
+            conn.executemany("UPDATE pages SET position = ? WHERE id = ?", [(n, i) for n, i in enumerate(order)])
+
     def finish(self, job_id: str, status: str, *, error: str | None = None, step: str | None = None) -> None:
         with self.transaction() as conn:
             frontier.release(conn, job_id)
@@ -418,7 +433,7 @@ class Store:
                 content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
                 markdown = ?, html_gz = ?, extractor = ?, tokens = ?, sketch = ?,
                 band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?,
-                canonical_key = ?
+                canonical_key = ?, next_url = ?, prev_url = ?, page_kind = ?
             WHERE id = ?
             """,
             (
@@ -447,6 +462,9 @@ class Store:
                 json.dumps(o.fidelity) if o.fidelity else None,
                 o.duplicate_of,
                 o.canonical_key,
+                o.next_url,
+                o.prev_url,
+                o.page_kind,
                 o.page_id,
             ),
         )

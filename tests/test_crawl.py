@@ -174,13 +174,13 @@ async def test_the_paste_has_a_title_contents_and_one_section_per_page(site, db_
     result = await crawl_async(
         site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=2, **FAST
     )
-    paste = paste_text(db_path, result.job_id, threshold=0)
+    paste = paste_text(db_path, result.job_id, threshold=0, order="url")
     lines = paste.splitlines()
     assert lines[0] == "# Widgetry docs"  # the site part of "Widgetry documentation — Widgetry docs"
     assert "## Contents" in lines
     sources = [l.removeprefix("Source: ") for l in lines if l.startswith("Source: ")]
     assert len(sources) == result.completed == len(set(sources))
-    # the site's structure, not fetch order: a directory's index first, then its pages and subdirectories
+    # URL order: a directory's index first, then its pages and subdirectories
     assert [s.removeprefix(site.base) for s in sources] == [
         "/docs/index.html",
         "/docs/GUIDE/install.html",

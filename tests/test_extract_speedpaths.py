@@ -134,10 +134,15 @@ def test_links_resolve_without_their_fragment_as_normalize_does(href):
 
 
 def test_links_and_link_text_in_one_walk():
-    html = '<body><a href="a.html#x">One</a><a href="a.html#y">Two</a><a>  no href </a><map><area href="b.html"></map>'
-    links, anchors, link_chars = _links(parse(html), "http://h/d/page.html")
-    assert links == ("http://h/d/a.html", "http://h/d/b.html") and anchors == ("One", "")
-    assert link_chars == len("One") + len("Two") + len("no href")
+    html = (
+        '<body><a href="a.html#x">One</a><a href="a.html#y">Two</a><a>  no href </a><map><area href="b.html"></map>'
+        '<a class="pagination-nav__link pagination-nav__link--next" href="c.html">Next</a><a rel="prev" href="z.html">'
+    )
+    links, anchors, link_chars, pager = _links(parse(html), "http://h/d/page.html")
+    assert links == ("http://h/d/a.html", "http://h/d/b.html", "http://h/d/c.html", "http://h/d/z.html")
+    assert anchors == ("One", "", "Next", "")
+    assert link_chars == len("One") + len("Two") + len("no href") + len("Next")
+    assert pager == {"next": "http://h/d/c.html", "prev": "http://h/d/z.html"}
 
 
 # -- quality and fingerprints ---------------------------------------------------------

@@ -44,7 +44,8 @@ def test_migrations_are_idempotent(db_path):
     Store(db_path).close()
     with Store(db_path) as again:
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical"]
+    assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical",
+                     "m006_reading_order"]  # fmt: skip
 
 
 def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):

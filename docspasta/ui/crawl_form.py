@@ -29,6 +29,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "f_strategy": ("strategy", "bfs"),
     "f_processing": ("processing", "batched"),
     "f_ignore_robots": ("ignore_robots", False),
+    "f_include_generated": ("include_generated", False),
 }
 FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
@@ -66,6 +67,11 @@ def render(cfg: UIConfig) -> None:
     order.selectbox("Strategy", list(STRATEGIES), key="f_strategy", help=DOCS["strategy"])
     mode.selectbox("Processing", list(PROCESSING_MODES), key="f_processing", help=DOCS["processing"])
     st.checkbox("Ignore robots.txt (only for a site you own)", key="f_ignore_robots", help=DOCS["ignore_robots"])
+    st.checkbox(
+        "Include generated pages (indexes, search, source listings)",
+        key="f_include_generated",
+        help=DOCS["include_generated"],
+    )
     if not cfg.hosted:  # hosted: the guard stays closed, so there is nothing to offer
         st.checkbox("Allow private/local addresses", key="f_allow_private", help=DOCS["allow_private"])
     inc, exc = st.columns(2)

@@ -17,7 +17,7 @@ import streamlit as st
 
 from ..analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..errors import DocspastaError
-from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ExportResult, export
+from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResult, export
 from ..guard import guard_hint
 from ..reads import events, page_detail
 from ..store import ACTIVE_JOB_STATUSES, JobRecord
@@ -170,7 +170,7 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
 
 
 def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
-    completed = df.filter(pl.col("status") == "completed").sort("seq")
+    completed = df.filter(pl.col("status") == "completed")  # in reading order, as the paste
     if completed.is_empty():
         return
     urls = completed["url"].to_list()
@@ -206,7 +206,12 @@ def _result(cfg: UIConfig, job: JobRecord) -> None:
         "Fit into N tokens (0: no limit)", 0, 100_000_000, 0, step=10_000, key="jv_budget",
         help="Keep the best pages (by quality, then structure) whose sections fit this many o200k tokens.",
     )  # fmt: skip
-    args = (str(cfg.db_path), job.id, threshold, budget or None, job.completed, job.finished_at)
+    order = st.radio(
+        "Page order", ORDERS, horizontal=True, key="jv_order",
+        format_func=lambda o: {"site": "the site's reading order", "url": "URL paths"}[o],
+        help="The site's reading order follows its own navigation (next-page links); URL paths sort by path.",
+    )  # fmt: skip
+    args = (str(cfg.db_path), job.id, threshold, budget or None, order, job.completed, job.finished_at)
     try:
         paste = cached_export(*args, "paste")
     except (DocspastaError, ValueError) as exc:
@@ -240,10 +245,19 @@ def _deferred(args: tuple, fmt: str):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_export(
-    db_path: str, job_id: str, threshold: int, budget: int | None, completed: int, finished_at: float | None, fmt: str
+    db_path: str,
+    job_id: str,
+    threshold: int,
+    budget: int | None,
+    order: str,
+    completed: int,
+    finished_at: float | None,
+    fmt: str,
 ) -> ExportResult:
-    """One export, rebuilt only when the job, the threshold or the budget changed."""
-    return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget)
+    """One export, rebuilt only when the job, the threshold, the budget or the order changed.
+    Only the paste shows its token count; the other downloads skip the counter process."""
+    return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget, order=order,
+                  count_tokens=fmt == "paste" or budget is not None)  # fmt: skip
 
 
 def _quality_histogram(column, df: pl.DataFrame, threshold: int) -> None:

@@ -1,0 +1,78 @@
+"""Pages a documentation generator makes from the others: indexes, search, source listings, print views.
+
+They are not the docs a reader reads: the general index repeats every page's terms letter
+by letter, a search page is empty without JavaScript, a source listing is the code the
+reference already documents, a print view is every page again. Left out by default
+(`include_generated`), recognised from the URL where it tells (then never fetched), else
+from the page itself after the fetch. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from .htmltree import Element, class_set
+
+
+class PageKind(StrEnum):
+    """What a generated page is; the value is the stored string."""
+
+    INDEX = "index"  # general index, per-letter index, module index
+    SEARCH = "search"
+    SOURCE = "source"  # highlighted source listing (Sphinx viewcode, rustdoc src, Javadoc src-html)
+    PRINT = "print"  # the whole book on one page
+
+
+def skip_reason(kind: PageKind) -> str:
+    return f"generated page ({kind})"
+
+
+_INDEX_FILE = re.compile(r"^(?:genindex(?:-[^/]*)?|[\w-]*modindex|genindex-all)\.html?$")
+_PRINT_QUERY = re.compile(r"(?:^|&)(?:print|printable|format=print)(?:=|&|$)", re.I)
+
+
+def kind_from_url(url: str) -> PageKind | None:
+    """The kind when the URL alone tells (the page is then never fetched), else None."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    last = segments[-1]
+    if _INDEX_FILE.match(last):
+        return PageKind.INDEX
+    if last in ("search.html", "search.htm"):
+        return PageKind.SEARCH
+    if "_modules" in segments or "src-html" in segments or (last.endswith(".rs.html") and "src" in segments):
+        return PageKind.SOURCE
+    if last in ("print.html", "print.htm") or _PRINT_QUERY.search(parts.query):
+        return PageKind.PRINT
+    return None
+
+
+def kind_from_page(tree: Element, url: str) -> PageKind | None:
+    """The kind read from the page's own markers: one walk over its elements."""
+    if (kind := kind_from_url(url)) is not None:
+        return kind
+    body = tree.find("body")
+    if body is not None and {"rustdoc", "src"} <= class_set(body.get("class") or ""):
+        return PageKind.SOURCE
+    for el in tree.iter("table", "div", "a", "form"):
+        value = el.get("class")
+        classes = class_set(value) if value else frozenset()
+        if el.tag == "table" and ("indextable" in classes or "modindextable" in classes):
+            return PageKind.INDEX
+        if el.tag == "div" and (el.get("id") == "search-results" or "genindex-jumpbox" in classes):
+            return PageKind.SEARCH if el.get("id") == "search-results" else PageKind.INDEX
+        if el.tag == "div" and "viewcode-block" in classes:
+            return PageKind.SOURCE
+        if el.tag == "a" and "viewcode-back" in classes:
+            return PageKind.SOURCE
+    return None
+
+
+SOURCE_LANGUAGES = (("_modules", "python"), (".rs.html", "rust"), ("src-html", "java"))
+
+
+def source_language(url: str) -> str:
+    """The language of a source listing, from where generators put them."""
+    return next((language for marker, language in SOURCE_LANGUAGES if marker in url), "")

@@ -125,7 +125,7 @@ NOISE_CLASSES = frozenset(
     theme-edit-this-page pagination-nav theme-doc-breadcrumbs breadcrumbs wy-breadcrumbs rst-footer-buttons
     related sphinxsidebar prev-next navheader navfooter theme-doc-toc-mobile theme-doc-toc-desktop
     table-of-contents copy sr-only visually-hidden out-of-band lang cookie md-consent hideme VPDocFooter
-    theme-doc-footer admonition-icon copybutton doc-anchor
+    theme-doc-footer admonition-icon copybutton doc-anchor notable-traits
     """.split()
 )
 PERMALINK_TITLES = frozenset(

@@ -29,7 +29,11 @@ def skip_reason(kind: PageKind) -> str:
     return f"generated page ({kind})"
 
 
-_INDEX_FILE = re.compile(r"^(?:genindex(?:-[^/]*)?|[\w-]*modindex|genindex-all)\.html?$")
+_INDEX_FILE = re.compile(
+    r"^(?:genindex(?:-[^/]*)?|[\w-]*modindex|genindex-all"  # Sphinx
+    r"|index-all|allclasses(?:-index|-frame|-noframe)?|allpackages-index|overview-tree|package-tree)"  # Javadoc
+    r"\.html?$"
+)
 _PRINT_QUERY = re.compile(r"(?:^|&)(?:print|printable|format=print)(?:=|&|$)", re.I)
 
 
@@ -38,12 +42,12 @@ def kind_from_url(url: str) -> PageKind | None:
     parts = urlsplit(url)
     segments = parts.path.split("/")
     last = segments[-1]
-    if _INDEX_FILE.match(last):
+    if "_modules" in segments or "src-html" in segments or (last.endswith(".rs.html") and "src" in segments):
+        return PageKind.SOURCE  # before the file name: _modules/pkg/search.html is a module's source
+    if _INDEX_FILE.match(last) or "index-files" in segments:  # Javadoc's split index: index-files/index-N.html
         return PageKind.INDEX
     if last in ("search.html", "search.htm"):
         return PageKind.SEARCH
-    if "_modules" in segments or "src-html" in segments or (last.endswith(".rs.html") and "src" in segments):
-        return PageKind.SOURCE
     if last in ("print.html", "print.htm") or _PRINT_QUERY.search(parts.query):
         return PageKind.PRINT
     return None
@@ -54,8 +58,11 @@ def kind_from_page(tree: Element, url: str) -> PageKind | None:
     if (kind := kind_from_url(url)) is not None:
         return kind
     body = tree.find("body")
-    if body is not None and {"rustdoc", "src"} <= class_set(body.get("class") or ""):
+    body_classes = class_set(body.get("class") or "") if body is not None else frozenset()
+    if "rustdoc" in body_classes and "src" in body_classes:
         return PageKind.SOURCE
+    if "rustdoc" in body_classes and url.rsplit("/", 1)[-1] == "all.html":  # "List of all items"
+        return PageKind.INDEX
     for el in tree.iter("table", "div", "a", "form"):
         value = el.get("class")
         classes = class_set(value) if value else frozenset()

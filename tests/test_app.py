@@ -11,7 +11,7 @@ from fixture_server import FixtureServer
 from streamlit.testing.v1 import AppTest
 
 from docspasta import CrawlSettings
-from docspasta.reads import get_job, list_jobs
+from docspasta.reads import get_job, list_jobs, pages
 from docspasta.runner import get_runner
 from docspasta.store import Store
 
@@ -325,3 +325,23 @@ def test_hosted_dashboards_never_open_the_guard(site, app_db, monkeypatch):
         "addresses stay closed"
     ]
     assert list_jobs(app_db) == [] and site.fetched() == []
+
+
+def test_the_job_view_reads_in_the_sites_order_and_offers_url_order(site, app_db):
+    at = start(new_app(), site.url("/book/index.html"), f_max_depth=3)
+    [job] = list_jobs(app_db)
+    wait_done(app_db, job.id)
+    at.run()
+    assert not at.exception
+    pages_table = frame_with(at, "tokens")
+    completed = [t.split(" — ")[0] for t, s in zip(pages_table["title"], pages_table["status"], strict=True)
+                 if s == "completed"]  # fmt: skip
+    assert completed[:4] == ["Bookish 1.0 documentation", "Contents", "What is new", "Tutorial"]
+    paste = at.code[-1].value
+    assert paste.index("## Tutorial") < paste.index("## C API")
+    at.radio(key="jv_order").set_value("url").run()
+    by_url = at.code[-1].value
+    assert by_url.index("## C API") < by_url.index("## Tutorial")
+    # generated pages are left out unless the form's box is ticked
+    reasons = {r["reason"] for r in pages(app_db, job.id)}
+    assert "generated page (index)" in reasons

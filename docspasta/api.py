@@ -18,6 +18,7 @@ from typing import Any
 from .engine import ProgressCallback, run_job
 from .errors import InvalidSettingError
 from .export import paste_text
+from .guard import GuardAudience, guard_hint
 from .settings import CrawlSettings
 from .store import JobRecord, Store
 
@@ -40,7 +41,9 @@ class JobResult:
         return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
 
     @classmethod
-    def of(cls, job: JobRecord, db_path: Path) -> JobResult:
+    def of(cls, job: JobRecord, db_path: Path, *, audience: GuardAudience = "api") -> JobResult:
+        """The result of a finished job; a refusal by the address guard says how to open it,
+        in the words of the caller (`audience`: the API's arguments or the CLI's flags)."""
         return cls(
             job.id,
             job.status,
@@ -50,7 +53,7 @@ class JobResult:
             job.failed,
             job.skipped,
             job.run_seconds,
-            job.error,
+            job.error + guard_hint(job.error, audience) if job.error else None,
             db_path,
         )
 

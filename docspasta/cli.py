@@ -294,12 +294,9 @@ def jobs(db: Path | None, as_json: bool) -> None:
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
     if as_json:
-        click.echo(
-            json.dumps(
-                [JobResult.of(j, resolve_db_path(db)).to_dict() | {"created_at": j.created_at} for j in records],
-                indent=2,
-            )
-        )
+        path = resolve_db_path(db)
+        rows = [JobResult.of(j, path, audience="cli").to_dict() | {"created_at": j.created_at} for j in records]
+        click.echo(json.dumps(rows, indent=2))
         return
     if not records:
         click.echo("no jobs yet", err=True)
@@ -370,7 +367,7 @@ def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bo
         raise BadInput(str(exc)) from None
     if bar:
         bar.done()
-    result = JobResult.of(job, store.path)
+    result = JobResult.of(job, store.path, audience="cli")
     if out is not None and job.completed:  # no token count: nothing shows it, and the tokenizer costs 150 MB
         _write_out(out, store.path, job_id, "paste", count_tokens=False)
     if as_json:
@@ -387,7 +384,7 @@ def _print_summary(r: JobResult) -> None:
     )
     click.echo(line, err=True)
     if r.error:
-        click.echo(f"error: {r.error}{guard_hint(r.error)}", err=True)
+        click.echo(f"error: {r.error}", err=True)
     if r.status == "completed":
         click.echo(f"paste: docspasta export {r.job_id} --out paste.md", err=True)
 

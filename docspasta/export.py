@@ -231,9 +231,11 @@ def paste_head(selection: Selection) -> str:
     anchors = _anchors(p.title for p in pages)
     head += ["", "## Contents", ""]
     base_depth = min((outline_depth(p.url) for p in pages), default=0)
+    level = -1
     for page, anchor in zip(pages, anchors, strict=True):
-        indent = "  " * max(0, min(3, outline_depth(page.url) - base_depth))
-        head.append(f"{indent}- [{page.title}](#{anchor})")
+        # a list nests one level at a time: never deeper than one below the entry before
+        level = max(0, min(3, outline_depth(page.url) - base_depth, level + 1))
+        head.append(f"{'  ' * level}- [{page.title}](#{anchor})")
     return "\n".join(head) + "\n\n"
 
 

@@ -139,7 +139,7 @@ def _is_localhost_name(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
 
-GuardAudience = Literal["cli", "dashboard", "hosted"]
+GuardAudience = Literal["cli", "api", "dashboard", "hosted"]
 
 
 def guard_hint(reason: str | None, audience: GuardAudience = "cli") -> str:
@@ -152,6 +152,7 @@ def guard_hint(reason: str | None, audience: GuardAudience = "cli") -> str:
         return ". This hosted dashboard crawls public sites only: private, local and internal addresses stay closed"
     how = {
         "cli": "with --allow-host HOST:PORT or --allow-private",
+        "api": "with allow_hosts=['HOST:PORT'] or allow_private=True",
         "dashboard": "with the 'Allow private/local addresses' box (or the CLI's --allow-host HOST:PORT)",
     }[audience]
     return f". It is refused because a URL is untrusted input; for a site on your own network, open the guard {how}"

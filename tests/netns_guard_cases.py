@@ -91,7 +91,7 @@ def test_a_start_page_redirect_into_the_network_is_refused_at_connect(trap, site
     result = crawl(site.url(route), db=tmp_path / "j.db", allow_hosts=site.allow_hosts, **FAST)
     assert result.status == "failed"
     assert f"blocked: non-public address ({address})" in result.error
-    assert "--allow-host" in result.error  # the message says how to open it deliberately
+    assert "allow_hosts=['HOST:PORT']" in result.error  # the message says how to open it deliberately
     assert trap.requests == []
 
 

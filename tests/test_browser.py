@@ -141,7 +141,7 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
 
     db, port = tmp_path / "restart.db", _free_port()
     base = f"http://127.0.0.1:{port}"
-    with FixtureServer(delay=0.25) as slow:
+    with FixtureServer(delay=1.2) as slow:  # under the 2 s timeout; the job outlasts loading a second tab
         server = start_dashboard(db, port)
         try:
             page = browser.new_page()
@@ -154,7 +154,7 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
                 ("Concurrency", "2"),
                 ("Batch size", "2"),
                 ("Max depth", "3"),
-                ("Per-page timeout (s)", "1"),
+                ("Per-page timeout (s)", "2"),  # slow.html (4.2 s) still times out
             ):
                 box = page.get_by_label(label, exact=True)
                 box.fill(value)

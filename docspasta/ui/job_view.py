@@ -211,13 +211,15 @@ def _result(cfg: UIConfig, job: JobRecord) -> None:
         format_func=lambda o: {"site": "the site's reading order", "url": "URL paths"}[o],
         help="The site's reading order follows its own navigation (next-page links); URL paths sort by path.",
     )  # fmt: skip
-    args = (str(cfg.db_path), job.id, threshold, budget or None, order, job.completed, job.finished_at)
+    running = job.status in ACTIVE_JOB_STATUSES  # exact counts (a counter process) once, when it ends
+    args = (str(cfg.db_path), job.id, threshold, budget or None, order, not running, job.completed, job.finished_at)
     try:
         paste = cached_export(*args, "paste")
     except (DocspastaError, ValueError) as exc:
         st.error(f"The paste could not be built: {exc}")
         return
-    notes = [f"{paste.pages} pages", f"{paste.tokens:,} tokens (o200k)"]
+    tokens = "tokens counted when the crawl ends" if paste.tokens is None else f"{paste.tokens:,} tokens (o200k)"
+    notes = [f"{paste.pages} pages", tokens]
     if paste.below_threshold:
         notes.append(f"{paste.below_threshold} below the threshold left out")
     if paste.over_budget:
@@ -250,14 +252,15 @@ def cached_export(
     threshold: int,
     budget: int | None,
     order: str,
+    exact: bool,
     completed: int,
     finished_at: float | None,
     fmt: str,
 ) -> ExportResult:
     """One export, rebuilt only when the job, the threshold, the budget or the order changed.
-    Only the paste shows its token count; the other downloads skip the counter process."""
+    Only the paste of a finished job shows its token count; the rest skip the counter process."""
     return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget, order=order,
-                  count_tokens=fmt == "paste" or budget is not None)  # fmt: skip
+                  count_tokens=exact and fmt == "paste")  # fmt: skip
 
 
 def _quality_histogram(column, df: pl.DataFrame, threshold: int) -> None:

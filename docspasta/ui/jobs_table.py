@@ -37,7 +37,7 @@ def render(cfg: UIConfig) -> None:
         session.open_job(job.id)
         st.switch_page("app.py")
     if job.completed:
-        args = (str(cfg.db_path), job.id, job.settings.quality_threshold, None, "site", job.completed,
+        args = (str(cfg.db_path), job.id, job.settings.quality_threshold, None, "site", False, job.completed,
                 job.finished_at)  # fmt: skip
         cols[1].download_button(
             "Export paste",

@@ -215,7 +215,7 @@ def report(runs: list[Run]) -> None:
 
 
 def deciles(run: Run) -> None:
-    from docspasta.reads import completion_times
+    from docspasta.store.sqlite.reads import completion_times
 
     times = completion_times(run.db, run.job_id)
     n = len(times)

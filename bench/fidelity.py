@@ -43,10 +43,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docspasta.docs_rules import find_main, strip_noise, trim_tables_of_contents, whole_article  # noqa: E402
-from docspasta.extract import ExtractInput, decode_html, extract_page, trafilatura_markdown  # noqa: E402
-from docspasta.htmltree import drop, parse, text_of  # noqa: E402
-from docspasta.markdown import _language, convert, is_layout_table  # noqa: E402
+from docspasta.extraction.docs_rules import find_main, strip_noise, trim_tables_of_contents, whole_article  # noqa: E402
+from docspasta.extraction.extract import ExtractInput, decode_html, extract_page, trafilatura_markdown  # noqa: E402
+from docspasta.extraction.htmltree import drop, parse, text_of  # noqa: E402
+from docspasta.extraction.markdown import _language, convert, is_layout_table  # noqa: E402
 
 DEFAULT_CORPUS = "/usr/share/doc/python3.11/html"
 RESIDUE = re.compile(

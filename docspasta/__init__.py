@@ -1,7 +1,7 @@
 """docspasta: turn a documentation website into one clean, LLM-ready Markdown paste.
 
 Names are imported on first use (PEP 562), so `import docspasta` stays light and the
-extraction worker processes, which import `docspasta.extract_pool`, never load httpx,
+extraction worker processes, which import `docspasta.extraction.worker`, never load httpx,
 sqlite-utils or the engine.
 """
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine import ProgressCallback, run_job
+from .crawl.engine import ProgressCallback, run_job
 from .errors import InvalidSettingError
-from .export import paste_text
+from .exports.export import paste_text
 from .guard import GuardAudience, guard_hint
 from .settings import CrawlSettings
-from .store import JobRecord, Store
+from .store.sqlite.writer import JobRecord, Store
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ async def compare_async(
     **settings: Any,
 ) -> str:
     """Crawl `url` once per variant (`"strategy=dfs,batch_size=5"`, ...); returns the comparison id."""
-    from .compare import MODES, build_variants, run_comparison
+    from .crawl.compare import MODES, build_variants, run_comparison
 
     if mode not in MODES:
         raise InvalidSettingError("mode", mode, "sequential or parallel")

@@ -1,4 +1,4 @@
-"""`docspasta` on the command line: a thin shell over api.py, reads.py and export.py.
+"""`docspasta` on the command line: a thin shell over the API, the store's reads and the exports.
 
 Exit codes: 0 the job completed (even with some failed pages), 1 it failed or was
 cancelled, 2 bad input (nothing written), 130 interrupted by Ctrl-C (resumable).
@@ -18,13 +18,13 @@ from typing import Any, TextIO
 import click
 
 from .api import JobResult
-from .engine import Progress, run_job
+from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
-from .export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
+from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
-from .reads import list_jobs
 from .settings import CrawlSettings, field_docs
-from .store import Store, resolve_db_path
+from .store.sqlite.reads import list_jobs
+from .store.sqlite.writer import Store, resolve_db_path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -209,7 +209,7 @@ def export(
 @click.option("--json", "as_json", is_flag=True, help="Print every URL with its verdict as JSON.")
 def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **options: Any) -> None:
     """Preview a crawl's scope: the URLs found (links and sitemaps) and which rule keeps or drops each."""
-    from .discovery import preview_scope, tree_lines
+    from .crawl.discovery import preview_scope, tree_lines
 
     values = {k: v for k, v in options.items() if v is not None and v != ()}
     settings = _settings({"url": url, **values})
@@ -256,8 +256,8 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
 def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None, as_json: bool,
             **options: Any) -> None:  # fmt: skip
     """Crawl URL under 2-4 variants of the settings and print them side by side."""
-    from .analytics import COMPARISON_RULE, best_variant, comparison_metrics
     from .api import compare_async
+    from .exports.analytics import COMPARISON_RULE, best_variant, comparison_metrics
 
     base = {k: v for k, v in options.items() if v is not None and v != ()}
     try:

@@ -22,7 +22,7 @@
 
 Messages are written for the person running the crawl: they say what was wrong and,
 where it helps, what would be accepted instead. Foreign errors (httpx, sqlite3) are
-translated into these in exactly one place each (fetch.py, store.py).
+translated into these in exactly one place each (fetching/fetch.py, store/sqlite/writer.py and reads.py).
 """
 
 from __future__ import annotations

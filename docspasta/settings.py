@@ -17,10 +17,11 @@ from typing import Any
 
 from .errors import InvalidSettingError
 from .guard import parse_allowed_host
-from .strategies import STRATEGIES
+from .records import ProcessingMode, StrategyName
 from .urls import check_start_url, compile_glob
 
-PROCESSING_MODES = ("batched", "per-url")
+PROCESSING_MODES = tuple(ProcessingMode)
+STRATEGIES = tuple(StrategyName)
 DEFAULT_USER_AGENT = "docspasta/0.1 (documentation-to-Markdown crawler; +python-httpx)"
 
 

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from .errors import InvalidSettingError, InvalidURLError
-
-if TYPE_CHECKING:
-    from .guard import AddressGuard
 
 MAX_URL_LENGTH = 2048
 
@@ -291,13 +288,14 @@ class Scope:
     prefix: str
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    guard: AddressGuard | None = None  # names a link to a literal non-public address for what it is
+    # names a link to a literal non-public address for what it is (guard.AddressGuard.literal_refusal)
+    literal_refusal: Callable[[str], str | None] | None = None
 
     def reason_to_skip(self, url: str) -> str | None:
         """None if `url` (normalised) is in scope, else the short reason it is not."""
         parts = urlsplit(url)
         if parts.netloc != self.host:
-            if self.guard is not None and (blocked := self.guard.literal_refusal(url)) is not None:
+            if self.literal_refusal is not None and (blocked := self.literal_refusal(url)) is not None:
                 return blocked
             return "out of scope: other host"
         path = parts.path

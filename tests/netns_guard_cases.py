@@ -20,7 +20,7 @@ import pytest
 from hostile_server import HostileServer
 
 from docspasta.api import crawl
-from docspasta.discovery import preview_scope
+from docspasta.crawl.discovery import preview_scope
 from docspasta.errors import BlockedAddressError
 from docspasta.settings import CrawlSettings
 

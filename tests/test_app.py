@@ -11,9 +11,9 @@ from fixture_server import FixtureServer
 from streamlit.testing.v1 import AppTest
 
 from docspasta import CrawlSettings
-from docspasta.reads import get_job, list_jobs, pages
-from docspasta.runner import get_runner
-from docspasta.store import Store
+from docspasta.crawl.runner import get_runner
+from docspasta.store.sqlite.reads import get_job, list_jobs, pages
+from docspasta.store.sqlite.writer import Store
 
 ROOT = Path(__file__).parent.parent
 APP = str(ROOT / "app.py")

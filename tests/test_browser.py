@@ -137,7 +137,7 @@ def test_crawl_watch_preview_and_download(dashboard, browser, tmp_path):
 
 
 def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
-    from docspasta.reads import get_job, list_jobs, pages
+    from docspasta.store.sqlite.reads import get_job, list_jobs, pages
 
     db, port = tmp_path / "restart.db", _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -15,7 +15,7 @@ import pytest
 from fixture_server import FixtureServer
 
 from docspasta.errors import StoreError
-from docspasta.reads import get_job, pages
+from docspasta.store.sqlite.reads import get_job, pages
 
 CLI = [sys.executable, "-m", "docspasta"]
 QUICK = ["--timeout", "1", "--retries", "1", "--quiet"]

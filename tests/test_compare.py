@@ -9,11 +9,11 @@ import sys
 import pytest
 
 from docspasta import InvalidSettingError, crawl_async
-from docspasta.analytics import best_variant, comparison_metrics, progress_frame, url_overlap
 from docspasta.api import compare_async
-from docspasta.compare import build_variants, parse_variant
-from docspasta.reads import get_comparison
-from docspasta.store import Store
+from docspasta.crawl.compare import build_variants, parse_variant
+from docspasta.exports.analytics import best_variant, comparison_metrics, progress_frame, url_overlap
+from docspasta.store.sqlite.reads import get_comparison
+from docspasta.store.sqlite.writer import Store
 
 CLI = [sys.executable, "-m", "docspasta"]
 

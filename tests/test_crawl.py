@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from docspasta import crawl_async
-from docspasta.export import paste_text
-from docspasta.reads import get_job, pages
+from docspasta.exports.export import paste_text
+from docspasta.store.sqlite.reads import get_job, pages
 
 FAST = {"timeout": 1.0, "retries": 1, "concurrency": 8, "batch_size": 5}
 
@@ -227,7 +227,7 @@ async def test_a_start_page_that_refreshes_at_once_moves_the_scope_like_a_redire
 
 
 async def test_the_event_loop_lag_is_measured_and_recorded(site, db_path):
-    from docspasta.reads import events
+    from docspasta.store.sqlite.reads import events
 
     result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     [lag] = [json.loads(e["payload"]) for e in events(db_path, result.job_id, limit=500) if e["type"] == "loop_lag"]

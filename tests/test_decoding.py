@@ -8,8 +8,8 @@ import zlib
 import brotli
 import pytest
 
-from docspasta.decoding import BodyDecoder, UnsupportedEncodingError
 from docspasta.errors import ResponseTooLargeError
+from docspasta.fetching.decoding import BodyDecoder, UnsupportedEncodingError
 
 PAGE = b"<html><body>" + b"<p>Some documentation text.</p>" * 2000 + b"</body></html>"
 

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 
 from docspasta import crawl_async
-from docspasta.export import FORMATS, export, first_sentence, page_path, site_order
-from docspasta.tokens import count, estimate
+from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order
+from docspasta.extraction.tokens import count, estimate
 
 FAST = {"timeout": 1.0, "retries": 1, "max_depth": 2}
 
@@ -138,7 +138,7 @@ def test_token_estimate_tracks_the_exact_count(name):
 
 async def test_duplicates_and_repeated_blocks(site, db_path):
     result = await crawl_async(site.url("/dupes/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
-    from docspasta.reads import pages
+    from docspasta.store.sqlite.reads import pages
 
     rows = {p["url"].removeprefix(site.base): p for p in pages(db_path, result.job_id)}
     assert rows["/dupes/print/a.html"]["reason"] == f"duplicate of {site.base}/dupes/a.html"
@@ -153,7 +153,7 @@ async def test_duplicates_and_repeated_blocks(site, db_path):
 
 
 async def test_fidelity_summary_adds_up_the_pages(job):
-    from docspasta.analytics import fidelity_summary
+    from docspasta.exports.analytics import fidelity_summary
 
     db, job_id, site = job
     summary = fidelity_summary(db, job_id)
@@ -169,7 +169,7 @@ def test_exact_count_past_the_tokenizer_input_limit():
 
 
 async def test_skip_reasons_count_every_url_left_out(job):
-    from docspasta.analytics import pages_frame, skip_reasons
+    from docspasta.exports.analytics import pages_frame, skip_reasons
 
     db, job_id, site = job
     counts = {(r["status"], r["reason"]): r["urls"] for r in skip_reasons(pages_frame(db, job_id), 100).to_dicts()}
@@ -181,7 +181,7 @@ async def test_skip_reasons_count_every_url_left_out(job):
 
 
 async def test_exports_stream_page_by_page_without_holding_the_markdown(job):
-    from docspasta.export import select, write_export
+    from docspasta.exports.export import select, write_export
 
     db, job_id, site = job
     assert all(p.markdown == "" for p in select(db, job_id).pages)  # metadata only; Markdown read as written
@@ -208,7 +208,7 @@ async def test_token_counts_never_load_the_tokenizer_into_the_exporting_process(
 
     db, job_id, site = job
     script = (
-        "import sys; from docspasta.export import export; "
+        "import sys; from docspasta.exports.export import export; "
         f"r = export({str(db)!r}, {job_id!r}, 'paste', max_tokens=2000); "
         "print(r.tokens, r.pages, 'bpe_openai' in sys.modules)"
     )
@@ -220,7 +220,7 @@ async def test_token_counts_never_load_the_tokenizer_into_the_exporting_process(
 
 async def test_a_failed_export_leaves_the_earlier_file_as_it_was(job, tmp_path):
     from docspasta.errors import JobNotFoundError
-    from docspasta.export import export_to_file
+    from docspasta.exports.export import export_to_file
 
     db, job_id, site = job
     target = tmp_path / "paste.md"
@@ -233,7 +233,7 @@ async def test_a_failed_export_leaves_the_earlier_file_as_it_was(job, tmp_path):
 
 
 def test_counting_in_pieces_equals_counting_the_whole():
-    from docspasta.tokens import TokenCounter, safe_cut
+    from docspasta.extraction.tokens import TokenCounter, safe_cut
 
     part = "## Part {i}\n\nSome prose, then code:\n\n```py\nx = {i}\n```\n\n\n  indented\n \n"
     text = "".join(part.format(i=i) for i in range(400))

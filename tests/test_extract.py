@@ -8,8 +8,8 @@ import pytest
 from fixture_server import SITES
 
 from docspasta.errors import ExtractionTimeoutError
-from docspasta.extract import ExtractInput, decode_html, extract_page
-from docspasta.extract_pool import ExtractPool
+from docspasta.extraction.extract import ExtractInput, decode_html, extract_page
+from docspasta.extraction.pool import ExtractPool
 
 PROSE = "<p>" + " ".join(["Documentation sentences explain how the widget renders text."] * 12) + "</p>"
 

@@ -16,11 +16,18 @@ from urllib.parse import urljoin
 import pytest
 from lxml import etree
 
-from docspasta import fingerprints, quality, tokens
-from docspasta.docs_rules import MAIN_RULES, NOISE_CLASSES, NOISE_TAGS, PERMALINK_TITLES, find_main, strip_noise
-from docspasta.extract import ExtractInput, _links, _resolve_href, extract_page
-from docspasta.htmltree import INVISIBLE, drop, parse, text_of, visible_length
-from docspasta.markdown import _SPACE, _escape_line_starts, _text, _tidy_inline, absolute, convert
+from docspasta.extraction import fingerprints, quality, tokens
+from docspasta.extraction.docs_rules import (
+    MAIN_RULES,
+    NOISE_CLASSES,
+    NOISE_TAGS,
+    PERMALINK_TITLES,
+    find_main,
+    strip_noise,
+)
+from docspasta.extraction.extract import ExtractInput, _links, _resolve_href, extract_page
+from docspasta.extraction.htmltree import INVISIBLE, drop, parse, text_of, visible_length
+from docspasta.extraction.markdown import _SPACE, _escape_line_starts, _text, _tidy_inline, absolute, convert
 from docspasta.urls import normalize
 
 # -- tokens ---------------------------------------------------------------------------

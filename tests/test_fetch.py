@@ -16,7 +16,7 @@ from docspasta.errors import (
     RedirectError,
     ResponseTooLargeError,
 )
-from docspasta.fetch import Fetcher, _retry_delay
+from docspasta.fetching.fetch import Fetcher, _retry_delay
 
 HTML = b"<!doctype html><html><body><p>hello</p></body></html>"
 

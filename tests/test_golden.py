@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from docspasta.docs_rules import find_main, strip_noise
-from docspasta.extract import ExtractInput, extract_page
-from docspasta.htmltree import parse, text_of
+from docspasta.extraction.docs_rules import find_main, strip_noise
+from docspasta.extraction.extract import ExtractInput, extract_page
+from docspasta.extraction.htmltree import parse, text_of
 
 GOLDEN = Path(__file__).parent / "golden"
 GENERATORS = {

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from docspasta import CrawlSettings
-from docspasta.discovery import preview_scope, tree_lines
+from docspasta.crawl.discovery import preview_scope, tree_lines
 
 CLI = [sys.executable, "-m", "docspasta"]
 

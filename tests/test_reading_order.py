@@ -13,13 +13,13 @@ import re
 import pytest
 
 from docspasta import crawl_async
-from docspasta.docs_rules import find_main, generator_from_markers, whole_article
-from docspasta.export import export
-from docspasta.extract import ExtractInput, extract_page
-from docspasta.generated import PageKind, kind_from_url
-from docspasta.htmltree import parse
-from docspasta.reading_order import OrderItem, reading_order
-from docspasta.reads import pages
+from docspasta.exports.export import export
+from docspasta.extraction.docs_rules import find_main, generator_from_markers, whole_article
+from docspasta.extraction.extract import ExtractInput, extract_page
+from docspasta.extraction.generated import PageKind, kind_from_url
+from docspasta.extraction.htmltree import parse
+from docspasta.store.reading_order import OrderItem, reading_order
+from docspasta.store.sqlite.reads import pages
 
 FAST = {"timeout": 2.0, "retries": 0, "max_depth": 3}
 BOOK_ORDER = [
@@ -203,7 +203,7 @@ def test_the_main_node_holds_every_top_heading_of_the_article_region(name):
     """Every h1/h2 under main's parent, outside chrome (navigation, sidebars, header), is inside main."""
     from pathlib import Path
 
-    from docspasta.docs_rules import _is_chrome
+    from docspasta.extraction.docs_rules import _is_chrome
 
     root = Path(__file__).parent
     path = root / "sites" / f"{name}.html" if name.startswith("book/") else root / "golden" / f"{name}.html"

@@ -6,8 +6,8 @@ import pytest
 from fixture_server import FixtureServer
 
 from docspasta import crawl_async
-from docspasta.reads import events, pages
-from docspasta.robots import MAX_CRAWL_DELAY_S, policy_from_response
+from docspasta.crawl.robots import MAX_CRAWL_DELAY_S, policy_from_response
+from docspasta.store.sqlite.reads import events, pages
 
 FAST = {"timeout": 1.0, "retries": 0, "max_depth": 2, "use_sitemaps": False}
 

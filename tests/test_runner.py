@@ -9,9 +9,9 @@ import pytest
 from fixture_server import FixtureServer
 
 from docspasta import CrawlSettings
-from docspasta.reads import get_job
-from docspasta.runner import THREAD_PREFIX, get_runner
-from docspasta.store import Store
+from docspasta.crawl.runner import THREAD_PREFIX, get_runner
+from docspasta.store.sqlite.reads import get_job
+from docspasta.store.sqlite.writer import Store
 
 
 @pytest.fixture
@@ -103,6 +103,6 @@ def test_stop_leaves_running_jobs_interrupted_and_resumable(db_path):
 
 
 def _statuses(db_path, job_id):
-    from docspasta.reads import pages
+    from docspasta.store.sqlite.reads import pages
 
     return [p["status"] for p in pages(db_path, job_id)]

@@ -8,8 +8,8 @@ import pytest
 from fixture_server import FixtureServer
 
 from docspasta import crawl_async
-from docspasta.reads import events, pages
-from docspasta.sitemaps import inflate, parse_sitemap, robots_sitemaps
+from docspasta.crawl.sitemaps import inflate, parse_sitemap, robots_sitemaps
+from docspasta.store.sqlite.reads import events, pages
 
 FAST = {"timeout": 1.0, "retries": 0, "max_depth": 1}
 
@@ -89,5 +89,5 @@ def test_a_gzip_bomb_stops_at_the_cap(monkeypatch):
     bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000 + b"</urlset>")  # 5 MB from ~5 KB
     with pytest.raises(ValueError, match="inflates past 1,000,000 bytes"):
         inflate(bomb, limit=1_000_000)
-    monkeypatch.setattr("docspasta.sitemaps.MAX_SITEMAP_BYTES", 1_000_000)
+    monkeypatch.setattr("docspasta.crawl.sitemaps.MAX_SITEMAP_BYTES", 1_000_000)
     assert parse_sitemap(bomb).error == "sitemap inflates past 1,000,000 bytes"

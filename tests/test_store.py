@@ -8,10 +8,10 @@ import time
 import pytest
 
 from docspasta import CrawlSettings, JobBusyError, JobNotFoundError
-from docspasta.frontier import NewLink
-from docspasta.reads import get_job, reader
-from docspasta.store import PageOutcome, Store
-from docspasta.strategies import get_strategy
+from docspasta.crawl.strategies import get_strategy
+from docspasta.store.sqlite.frontier import NewLink
+from docspasta.store.sqlite.reads import get_job, reader
+from docspasta.store.sqlite.writer import PageOutcome, Store
 
 BFS = get_strategy("bfs")
 
@@ -35,7 +35,7 @@ def job(store):
 
 def add(store, job_id, *links):
     with store.transaction() as conn:
-        from docspasta import frontier
+        from docspasta.store.sqlite import frontier
 
         frontier.add_links(conn, job_id, list(links), time.time(), max_depth=2)
 
@@ -139,7 +139,7 @@ def test_cancel_request_reaches_the_heartbeat_and_delete_cascades(store, job):
 def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job):
     """x was crawled at depth 3 (the long way) and its link y skipped for depth; a shorter
     path to x arrives later: x becomes depth 2 and y, now at depth 3, returns to the frontier."""
-    from docspasta import frontier
+    from docspasta.store.sqlite import frontier
 
     start = store.claim(job, 1, BFS, 60)[0]
     x_link = link("https://x.org/docs/x", 3)
@@ -169,7 +169,7 @@ def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job)
     ],
 )
 def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
-    from docspasta.strategies import get_strategy
+    from docspasta.crawl.strategies import get_strategy
 
     start = store.claim(job, 1, BFS, 60)[0]
     store.commit_batch(job, [PageOutcome(start.page_id, start.url, "completed", markdown="s")], max_depth=3)
@@ -180,7 +180,7 @@ def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
         NewLink("https://x.org/docs/d2", "x.org/docs/d2", 2, None, "link", "pending", None, 5.0),
     ]
     with store.transaction() as conn:
-        from docspasta import frontier
+        from docspasta.store.sqlite import frontier
 
         frontier.add_links(conn, job, links, time.time(), max_depth=3)
     claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, get_strategy(strategy), 60)]

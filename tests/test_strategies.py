@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from docspasta import crawl_async
-from docspasta.reads import pages
-from docspasta.strategies import score_url
+from docspasta.crawl.strategies import score_url
+from docspasta.store.sqlite.reads import pages
 
 ONE_AT_A_TIME = {"concurrency": 1, "batch_size": 1, "timeout": 2.0, "retries": 0}
 

@@ -6,7 +6,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from ..analytics import (
+from ..errors import DocspastaError, InvalidSettingError
+from ..exports.analytics import (
     COMPARISON_RULE,
     best_variant,
     comparison_metrics,
@@ -15,10 +16,9 @@ from ..analytics import (
     quality_histogram,
     url_overlap,
 )
-from ..errors import DocspastaError, InvalidSettingError
-from ..reads import get_comparison, list_jobs
+from ..records import ACTIVE_JOB_STATUSES
 from ..settings import field_docs
-from ..store import ACTIVE_JOB_STATUSES
+from ..store.sqlite.reads import get_comparison, list_jobs
 from . import session
 from .config import UIConfig
 

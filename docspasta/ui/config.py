@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..store import resolve_db_path
+from ..store.sqlite.writer import resolve_db_path
 
 
 @dataclass(frozen=True)

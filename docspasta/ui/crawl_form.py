@@ -7,9 +7,8 @@ from typing import Any
 import streamlit as st
 
 from ..errors import DocspastaError, StoreError
-from ..reads import running_job_count
-from ..settings import PRESETS, PROCESSING_MODES, CrawlSettings, field_docs, validation_errors
-from ..strategies import STRATEGIES
+from ..settings import PRESETS, PROCESSING_MODES, STRATEGIES, CrawlSettings, field_docs, validation_errors
+from ..store.sqlite.reads import running_job_count
 from . import session
 from .config import UIConfig
 
@@ -142,7 +141,7 @@ def _show_preview() -> None:
     preview = st.session_state.get("f_preview_result")
     if preview is None:
         return
-    from ..discovery import tree_lines
+    from ..crawl.discovery import tree_lines
 
     st.caption(
         f"{len(preview.urls)} URLs found ({preview.pages_fetched} pages, {preview.sitemap_files} sitemap files): "

@@ -15,12 +15,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from ..analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..errors import DocspastaError
-from ..export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResult, export
+from ..exports.analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
+from ..exports.export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResult, export
 from ..guard import guard_hint
-from ..reads import events, page_detail
-from ..store import ACTIVE_JOB_STATUSES, JobRecord
+from ..records import ACTIVE_JOB_STATUSES
+from ..store.sqlite.reads import events, page_detail
+from ..store.sqlite.writer import JobRecord
 from . import session
 from .config import UIConfig
 

@@ -8,8 +8,9 @@ import polars as pl
 import streamlit as st
 
 from ..errors import DocspastaError
-from ..reads import list_jobs
-from ..store import ACTIVE_JOB_STATUSES, JobRecord
+from ..records import ACTIVE_JOB_STATUSES
+from ..store.sqlite.reads import list_jobs
+from ..store.sqlite.writer import JobRecord
 from . import session
 from .config import UIConfig
 from .job_view import cached_export

@@ -6,10 +6,10 @@ import secrets
 
 import streamlit as st
 
+from ..crawl.runner import Runner, get_runner
 from ..errors import JobNotFoundError
-from ..reads import get_job
-from ..runner import Runner, get_runner
-from ..store import JobRecord
+from ..store.sqlite.reads import get_job
+from ..store.sqlite.writer import JobRecord
 from .config import UIConfig
 
 JOB_ID = "job_id"

@@ -1,4 +1,4 @@
-"""The exact token counter's process: `python -m docspasta.token_worker`.
+"""The exact token counter's process: `python -m docspasta.extraction.token_worker`.
 
 The o200k tokenizer costs about 150 MB resident for the life of the process that loads
 it, so no long-lived process (the dashboard, a crawl) loads it: an export that needs

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from .errors import ExportWriteError, InvalidSettingError, UnknownFormatError
-from .fingerprints import block_hash, split_blocks
-from .reads import PageContent, completed_pages, get_job, markdowns, reading_positions, repeated_blocks
-from .store import JobRecord
-from .tokens import TokenCounter, estimate
+from ..errors import ExportWriteError, InvalidSettingError, UnknownFormatError
+from ..extraction.fingerprints import block_hash, split_blocks
+from ..extraction.tokens import TokenCounter, estimate
+from ..store.sqlite.reads import PageContent, completed_pages, get_job, markdowns, reading_positions, repeated_blocks
+from ..store.sqlite.writer import JobRecord
 
 FORMATS = ("paste", "llms", "llms-full", "jsonl", "zip")
 ORDERS = ("site", "url")  # site: the site's own reading order (reading_order.py); url: URL paths

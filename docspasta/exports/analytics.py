@@ -10,7 +10,7 @@ import os
 
 import polars as pl
 
-from .reads import completion_times, get_comparison, pages
+from ..store.sqlite.reads import completion_times, get_comparison, pages
 
 HISTOGRAM_BINS = [f"{lo}-{lo + 9}" for lo in range(0, 90, 10)] + ["90-100"]
 

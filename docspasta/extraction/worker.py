@@ -1,4 +1,4 @@
-"""An extraction worker process: `python -m docspasta.extract_worker`.
+"""An extraction worker process: `python -m docspasta.extraction.worker`.
 
 Reads length-prefixed pickled ExtractInput frames on stdin and answers each with a
 frame of (status, payload, retire) on stdout. Started as a plain subprocess rather

@@ -22,20 +22,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
+from ..extraction.extract import ExtractedPage, ExtractInput, decode_html
+from ..extraction.generated import PageKind, kind_from_url, skip_reason
+from ..extraction.pool import ExtractPool
+from ..fetching.fetch import FetchedPage, Fetcher, HopCheck
+from ..guard import AddressGuard
+from ..records import StrategyName
+from ..store.sqlite.frontier import Claim, NewLink
+from ..store.sqlite.writer import JobRecord, PageOutcome, Store
+from ..urls import Scope, dedup_key, directory_of, host_of, normalize
 from .discovery import read_sitemaps
-from .errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
-from .extract import ExtractedPage, ExtractInput, decode_html
-from .extract_pool import ExtractPool
-from .fetch import FetchedPage, Fetcher, HopCheck
-from .frontier import Claim, NewLink
-from .generated import PageKind, kind_from_url, skip_reason
-from .guard import AddressGuard
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
-from .store import JobRecord, PageOutcome, Store
 from .strategies import get_strategy, score_url
 from .traps import QueryVariants, path_trap
-from .urls import Scope, dedup_key, directory_of, host_of, normalize
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class _Crawl:
             reason = self.scope.reason_to_skip(url) or self._trap(url) or self._generated(url)
             if reason is None and self.settings.max_depth < 1:
                 reason = "depth"
-            score = {"sitemap-first": 10 * priority, "best-first": score_url(url)}.get(self.strategy.name, 0.0)
+            score = {"sitemap-first": 10 * priority, "best-first": score_url(url)}.get(self.strategy, 0.0)
             status = "pending" if reason is None else "skipped"
             links.setdefault(dedup_key(url), NewLink(url, dedup_key(url), 1, source, "sitemap", status, reason, score))
         return list(links.values())
@@ -360,7 +361,7 @@ class _Crawl:
     ) -> list[NewLink]:
         assert self.scope is not None
         links = []
-        scored = self.strategy.name == "best-first"
+        scored = self.strategy == StrategyName.BEST_FIRST
         for url, anchor in zip(urls, anchors or ("",) * len(urls), strict=False):
             reason = self.scope.reason_to_skip(url) or self._trap(url) or self._generated(url)
             if reason is None and depth > self.settings.max_depth:
@@ -412,7 +413,7 @@ class _Crawl:
 
     def _scope(self, host: str, prefix: str) -> Scope:
         guard = AddressGuard(self.settings.allow_private, self.settings.allow_hosts)
-        return Scope(host, prefix, self.settings.include, self.settings.exclude, guard)
+        return Scope(host, prefix, self.settings.include, self.settings.exclude, guard.literal_refusal)
 
     def _after_commit(self) -> None:
         self.job = self.store.job(self.job.id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from protego import Protego
 
-from .urls import host_of
+from ..urls import host_of
 
 MAX_CRAWL_DELAY_S = 10.0
 PRODUCT_TOKEN = "docspasta"  # matched against User-agent groups (RFC 9309 product token)

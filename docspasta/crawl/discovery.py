@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from .errors import FetchError
-from .extract import decode_html, page_links
-from .fetch import FetchedPage, Fetcher, HopCheck
-from .guard import AddressGuard
-from .htmltree import parse
-from .settings import CrawlSettings
+from ..errors import FetchError
+from ..extraction.extract import decode_html, page_links
+from ..extraction.htmltree import parse
+from ..fetching.fetch import FetchedPage, Fetcher, HopCheck
+from ..guard import AddressGuard
+from ..settings import CrawlSettings
+from ..urls import Scope, compile_glob, directory_of, host_of, normalize
 from .sitemaps import parse_sitemap, robots_sitemaps
-from .urls import Scope, compile_glob, directory_of, host_of, normalize
 
 MAX_SITEMAP_FILES = 50
 MAX_SITEMAP_URLS = 50_000
@@ -119,9 +119,8 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
         start = await fetcher.fetch(settings.url)
         host = host_of(start.final_url)
         guard = AddressGuard(settings.allow_private, settings.allow_hosts)
-        scope = Scope(
-            host, settings.scope_prefix or directory_of(start.final_url), settings.include, settings.exclude, guard
-        )
+        prefix = settings.scope_prefix or directory_of(start.final_url)
+        scope = Scope(host, prefix, settings.include, settings.exclude, guard.literal_refusal)
         origin = start.final_url.split("://", 1)[0] + "://" + host
         found: dict[str, str] = {normalize(start.final_url) or start.final_url: "start"}
         level = _page_links(start)
@@ -149,7 +148,7 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
 
 def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]:
     """The preview as an indented tree of paths, each line with its verdict and rule."""
-    from .export import site_order
+    from ..exports.export import site_order
 
     lines, printed_dirs = [], set()
     rows = [u for u in preview.urls if show_dropped or u.kept]

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from functools import lru_cache
 
-from .errors import ExportError
+from ..errors import ExportError
 
 # What the estimate counts, as regexes: the definition. `estimate` computes the same
 # counts without running them (see _class_bytes); tests check the two agree.
@@ -249,6 +249,8 @@ class TokenCounter:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is None:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "docspasta.token_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                [sys.executable, "-m", "docspasta.extraction.token_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
             )
         return self._process

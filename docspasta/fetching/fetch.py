@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .decoding import ACCEPT_ENCODING, BodyDecoder
-from .errors import (
+from ..errors import (
     ConnectError,
     FetchError,
     FetchTimeoutError,
@@ -30,11 +29,12 @@ from .errors import (
     RedirectError,
     ResponseTooLargeError,
 )
-from .guard import AddressGuard
+from ..guard import AddressGuard
+from ..settings import CrawlSettings
+from ..urls import host_of, normalize
+from .decoding import ACCEPT_ENCODING, BodyDecoder
 from .pacing import HostPacer
-from .settings import CrawlSettings
 from .transport import guarded_transport
-from .urls import host_of, normalize
 
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER_S = 60.0

@@ -1,7 +1,9 @@
 """How the frontier is ordered, and the URL scorer best-first uses.
 
-A strategy is data the frontier turns into its claim query: the ORDER BY over pending
-pages and whether claims wait for shallower pages to finish first. BFS claims level by
+A strategy is a name (records.StrategyName) the store turns into its claim query: the
+order over pending pages and whether claims wait for shallower pages to finish first
+(store/sqlite/frontier.py). This module holds what the crawl needs: the descriptions
+and the URL scorer. BFS claims level by
 level (no page at depth d+1 while one at depth d is pending or in flight), so depth is
 exact as soon as a page is claimed. The other strategies dive ahead; their depths are
 made exact afterwards: each crawled page's outlinks are stored, and a shorter path found
@@ -11,46 +13,15 @@ later lowers the depths below it (frontier.add_links), reviving pages skipped fo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from ..records import StrategyName
 
-@dataclass(frozen=True)
-class Strategy:
-    name: str
-    order_by: str  # SQL over columns of `pages`; a fixed string from this module, never user input
-    level_barrier: bool
-    description: str
-
-
-STRATEGIES: dict[str, Strategy] = {
-    s.name: s
-    for s in (
-        Strategy(
-            "bfs",
-            "depth, id",
-            True,
-            "Breadth-first: the start page, then everything it links to, then the next level.",
-        ),
-        Strategy(
-            "dfs",
-            "depth DESC, id DESC",
-            False,
-            "Depth-first: follow the newest, deepest links first.",
-        ),
-        Strategy(
-            "sitemap-first",
-            "CASE WHEN found_by = 'sitemap' THEN 0 ELSE 1 END, score DESC, depth, id",
-            False,
-            "Sitemap-first: the sitemap's URLs in its priority order, then links.",
-        ),
-        Strategy(
-            "best-first",
-            "score DESC, depth, id",
-            False,
-            "Best-first: the most documentation-like URLs first (path keywords, depth, anchor text).",
-        ),
-    )
+STRATEGIES: dict[StrategyName, str] = {
+    StrategyName.BFS: "Breadth-first: the start page, then everything it links to, then the next level.",
+    StrategyName.DFS: "Depth-first: follow the newest, deepest links first.",
+    StrategyName.SITEMAP_FIRST: "Sitemap-first: the sitemap's URLs in its priority order, then links.",
+    StrategyName.BEST_FIRST: "Best-first: the most documentation-like URLs first (path keywords, depth, anchor text).",
 }
 
 DOC_WORDS = ("docs", "doc", "guide", "guides", "reference", "api", "tutorial", "tutorials", "getting-started",
@@ -78,5 +49,5 @@ def score_url(url: str, anchor: str = "") -> float:
     return round(score, 2)
 
 
-def get_strategy(name: str) -> Strategy:
-    return STRATEGIES[name]
+def get_strategy(name: str) -> StrategyName:
+    return StrategyName(name)

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .strategies import Strategy
+from ...records import StrategyName
 
 
 @dataclass(frozen=True)
@@ -37,18 +37,31 @@ class NewLink:
     score: float = 0.0
 
 
-def claim(conn: sqlite3.Connection, job_id: str, limit: int, strategy: Strategy, lease_seconds: float) -> list[Claim]:
+# Each strategy's order over pending pages; BFS also claims level by level (no page at
+# depth d+1 while one at depth d is pending or in flight), so depth is exact at claim time.
+ORDER_BY: dict[StrategyName, str] = {
+    StrategyName.BFS: "depth, id",
+    StrategyName.DFS: "depth DESC, id DESC",
+    StrategyName.SITEMAP_FIRST: "CASE WHEN found_by = 'sitemap' THEN 0 ELSE 1 END, score DESC, depth, id",
+    StrategyName.BEST_FIRST: "score DESC, depth, id",
+}
+LEVEL_BARRIER = frozenset({StrategyName.BFS})
+
+
+def claim(
+    conn: sqlite3.Connection, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float
+) -> list[Claim]:
     if limit <= 0:
         return []
     level = ""
-    if strategy.level_barrier:
+    if strategy in LEVEL_BARRIER:
         level = "AND depth = (SELECT min(depth) FROM pages WHERE job_id = :job AND status IN ('pending', 'processing'))"
     rows = conn.execute(
         f"""
         UPDATE pages SET status = 'processing', lease_until = :lease, updated_at = :now
         WHERE id IN (
             SELECT id FROM pages WHERE job_id = :job AND status = 'pending' {level}
-            ORDER BY {strategy.order_by} LIMIT :limit
+            ORDER BY {ORDER_BY[strategy]} LIMIT :limit
         )
         RETURNING id, url, depth, retries
         """,
@@ -59,11 +72,11 @@ def claim(conn: sqlite3.Connection, job_id: str, limit: int, strategy: Strategy,
     return sorted(claims, key=lambda c: order.get(c.page_id, 0))
 
 
-def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: Strategy) -> list[tuple[int]]:
+def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: StrategyName) -> list[tuple[int]]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {strategy.order_by}", ids).fetchall()
+    return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {ORDER_BY[strategy]}", ids).fetchall()
 
 
 def release_expired(conn: sqlite3.Connection, job_id: str) -> int:

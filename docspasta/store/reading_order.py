@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .urls import dedup_key
+from ..urls import dedup_key
 
 
 @dataclass(frozen=True)

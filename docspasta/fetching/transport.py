@@ -15,8 +15,8 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
-from .errors import BlockedAddressError
-from .guard import AddressGuard, IPAddress, parse_ip
+from ..errors import BlockedAddressError
+from ..guard import AddressGuard, IPAddress, parse_ip
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

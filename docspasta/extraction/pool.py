@@ -1,7 +1,7 @@
 """Extraction in worker processes, with a per-page time limit.
 
 trafilatura is ~90% of a crawl's CPU, so it runs beside the event loop in worker
-processes (`extract_worker.py`, one page at a time each). A page whose extraction
+processes (`worker.py`, one page at a time each). A page whose extraction
 exceeds the limit fails and its worker is killed and replaced — concurrent.futures
 cannot kill one worker, hence this small pool. Talking to workers is asyncio pipe I/O,
 so the loop never blocks and no thread is needed.
@@ -15,9 +15,9 @@ import os
 import pickle
 import sys
 
-from .errors import ExtractionError, ExtractionTimeoutError
+from ..errors import ExtractionError, ExtractionTimeoutError
 from .extract import ExtractedPage, ExtractInput
-from .extract_worker import HEADER, MAX_RSS_MB, frame
+from .worker import HEADER, MAX_RSS_MB, frame
 
 
 def default_workers() -> int:
@@ -94,7 +94,7 @@ class ExtractPool:
         worker = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "docspasta.extract_worker",
+            "docspasta.extraction.worker",
             str(self._max_rss_mb),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

@@ -19,13 +19,13 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import InvalidSettingError, JobBusyError
+from ..extraction.pool import ExtractPool
+from ..settings import CrawlSettings
+from ..store.sqlite.writer import JobRecord, Store, resolve_db_path
 from .compare import build_variants, run_comparison
 from .discovery import ScopePreview, preview_scope
 from .engine import run_job
-from .errors import InvalidSettingError, JobBusyError
-from .extract_pool import ExtractPool
-from .settings import CrawlSettings
-from .store import JobRecord, Store, resolve_db_path
 
 log = logging.getLogger(__name__)
 

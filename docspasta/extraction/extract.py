@@ -1,6 +1,6 @@
 """HTML in, ExtractedPage out: title, Markdown, links, quality, fingerprints.
 
-Pure and picklable: it runs in worker processes (extract_pool.py). One parse serves
+Pure and picklable: it runs in worker processes (pool.py). One parse serves
 the links, the title and the Markdown. Pages from a known documentation generator go
 through our docs rules (docs_rules.py + markdown.py); anything else falls back to
 trafilatura. "Nothing extractable" and "needs JavaScript" are outcomes, not errors.
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..urls import MAX_URL_LENGTH, normalize
 from . import tokens
 from .docs_rules import find_main, generator_from_markers, strip_noise, trim_tables_of_contents, whole_article
 from .fingerprints import block_hashes, line_sketch
@@ -24,7 +25,6 @@ from .generated import PageKind, kind_from_page, source_language
 from .htmltree import Element, class_set, drop, parse, text_of, visible_length
 from .markdown import Fidelity, convert
 from .quality import score
-from .urls import MAX_URL_LENGTH, normalize
 
 MAX_LINKS_PER_PAGE = 2000
 MAX_REFRESH_DELAY_S = 5

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import JobNotFoundError, StoreError
-from .reading_order import OrderItem, reading_order
-from .store import JobRecord, resolve_db_path
+from ...errors import JobNotFoundError, StoreError
+from ..reading_order import OrderItem, reading_order
+from .writer import JobRecord, resolve_db_path
 
 
 @contextlib.contextmanager

@@ -10,19 +10,10 @@ from the page itself after the fetch. Pure: no I/O.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from urllib.parse import urlsplit
 
+from ..records import PageKind
 from .htmltree import Element, class_set
-
-
-class PageKind(StrEnum):
-    """What a generated page is; the value is the stored string."""
-
-    INDEX = "index"  # general index, per-letter index, module index
-    SEARCH = "search"
-    SOURCE = "source"  # highlighted source listing (Sphinx viewcode, rustdoc src, Javadoc src-html)
-    PRINT = "print"  # the whole book on one page
 
 
 def skip_reason(kind: PageKind) -> str:

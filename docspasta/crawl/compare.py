@@ -11,11 +11,11 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from ..errors import InvalidSettingError
+from ..extraction.pool import ExtractPool
+from ..settings import CrawlSettings
+from ..store.sqlite.writer import Store
 from .engine import run_job
-from .errors import InvalidSettingError
-from .extract_pool import ExtractPool
-from .settings import CrawlSettings
-from .store import Store
 
 MAX_VARIANTS = 4
 MODES = ("sequential", "parallel")

@@ -4,7 +4,7 @@ One `Store` owns the write connection of one process (on the runner's loop threa
 or the CLI's). Every write is a short `BEGIN IMMEDIATE` transaction — a whole batch
 of pages, their links, events and counters commit together, so a kill loses at most
 the pages in flight, whose leases then expire. Readers use reads.py instead.
-SQL lives here and in frontier.py only.
+SQL lives in this package (store/) only: here, frontier.py, reads.py and migrations.py.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import fingerprints, frontier
-from .errors import JobBusyError, JobNotFoundError, StoreError
+from ...errors import JobBusyError, JobNotFoundError, StoreError
+from ...extraction import fingerprints
+from ...records import StrategyName
+from ...settings import CrawlSettings
+from ...urls import dedup_key, normalize
+from ..reading_order import OrderItem, reading_order
+from . import frontier
 from .frontier import Claim, NewLink
 from .migrations import Database, migrations
-from .reading_order import OrderItem, reading_order
-from .settings import CrawlSettings
-from .strategies import Strategy
-from .urls import dedup_key, normalize
 
 HEARTBEAT_STALE_S = 30.0
-ACTIVE_JOB_STATUSES = ("pending", "running")
 
 
 def default_db_path() -> Path:
@@ -328,7 +328,7 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
-    def claim(self, job_id: str, limit: int, strategy: Strategy, lease_seconds: float) -> list[Claim]:
+    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
         with self.transaction() as conn:
             frontier.release_expired(conn, job_id)
             return frontier.claim(conn, job_id, limit, strategy, lease_seconds)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
-from .errors import FetchError, ResponseTooLargeError
+from ..errors import FetchError, ResponseTooLargeError
 
 try:  # brotli >= 1.2 bounds its output; declared as a dependency, guarded for odd installs
     import brotli

@@ -19,3 +19,11 @@ def test_ruff(command):
     targets = [p for p in ("docspasta", "tests", "app.py", "pages", "bench") if (ROOT / p).exists()]
     proc = subprocess.run([RUFF, *command, *targets], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_types():
+    """mypy over the package: type hints on public functions are checked, not decoration."""
+    mypy = pytest.importorskip("mypy", reason="mypy is not installed (pip install -e '.[test]')")
+    assert mypy is not None
+    proc = subprocess.run([sys.executable, "-m", "mypy", "docspasta"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -140,8 +140,8 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
 
         reading = await read_sitemaps(resource, origin, scope) if settings.use_sitemaps else SitemapReading()
         for loc, _, _ in reading.found:
-            if (url := normalize(loc)) is not None:
-                found.setdefault(url, "sitemap")
+            if (listed := normalize(loc)) is not None:
+                found.setdefault(listed, "sitemap")
     urls = [MappedURL(url, how, *explain(scope, url)) for url, how in found.items()]
     return ScopePreview(settings.url, scope, urls, settings.max_pages, fetched, reading.files)
 

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
 from ..extraction.extract import ExtractedPage, ExtractInput, decode_html
@@ -283,7 +284,7 @@ class _Crawl:
 
     async def _extract(self, claim: Claim, fetched: FetchedPage) -> PageOutcome:
         final_url = fetched.final_url
-        base = dict(
+        base: dict[str, Any] = dict(
             page_id=claim.page_id,
             url=claim.url,
             depth=claim.depth,
@@ -320,7 +321,7 @@ class _Crawl:
             status, reason = "completed", None
         else:
             status, reason = "skipped", "needs JavaScript" if page.needs_javascript else "no extractable content"
-        in_scope_canonical = canonical is not None and canonical.reason in (None, "depth")
+        canonical_key = canonical.url_key if canonical is not None and canonical.reason in (None, "depth") else None
         return PageOutcome(
             status=status,
             reason=reason,
@@ -338,7 +339,7 @@ class _Crawl:
             words=page.words,
             html_gz=page.html_gz,
             links=links,
-            canonical_key=canonical.url_key if in_scope_canonical else None,
+            canonical_key=canonical_key,
             next_url=page.next_url,
             prev_url=page.prev_url,
             page_kind=page.page_kind,

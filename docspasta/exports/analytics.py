@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TypedDict
 
 import polars as pl
 
@@ -113,8 +114,8 @@ def comparison_metrics(
             "pages/s": round(job.pages_per_second, 2), "seconds": round(job.run_seconds, 2),
             "time to first page s": round(times[0], 3) if times else None,
             f"time to {first_n} pages s": round(times[first_n - 1], 3) if len(times) >= first_n else None,
-            "mean quality": round(float(done["quality"].mean() or 0), 1),
-            "median quality": float(done["quality"].median() or 0),
+            "mean quality": round(float(done["quality"].mean() or 0), 1),  # type: ignore[arg-type]  # a number
+            "median quality": float(done["quality"].median() or 0),  # type: ignore[arg-type]
             "pages above threshold": kept.height, "paste tokens (est.)": kept_tokens,
             "fetch p50 ms": round(float(fetch.quantile(0.5) or 0), 1) if len(fetch) else None,
             "fetch p95 ms": round(float(fetch.quantile(0.95) or 0), 1) if len(fetch) else None,
@@ -144,7 +145,12 @@ def progress_frame(db_path: str | os.PathLike[str] | None, comparison_id: str) -
                                                                  "pages": pl.Int64})  # fmt: skip
 
 
-def url_overlap(db_path: str | os.PathLike[str] | None, comparison_id: str) -> dict[str, object]:
+class URLOverlap(TypedDict):
+    shared: list[str]  # completed by every variant
+    only: dict[str, list[str]]  # by variant label: its completed URLs that not every variant has
+
+
+def url_overlap(db_path: str | os.PathLike[str] | None, comparison_id: str) -> URLOverlap:
     """Completed URLs shared by every variant, and those only one variant has."""
     sets = {label: {r["url"] for r in pages(db_path, job.id, status="completed")}
             for label, job in get_comparison(db_path, comparison_id).jobs}  # fmt: skip

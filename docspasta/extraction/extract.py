@@ -77,7 +77,9 @@ class ExtractedPage:
 def extract_page(item: ExtractInput) -> ExtractedPage:
     started = time.perf_counter()
     tree = parse(decode_html(item.body, item.charset))
-    markdown, title, links, anchors, extractor = "", "", (), (), "none"
+    markdown, title, extractor = "", "", "none"
+    links: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
     link_chars = text_chars = 0
     fidelity: dict[str, int] = {}
     needs_js = False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TypeAlias
 
 from lxml import etree
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
 

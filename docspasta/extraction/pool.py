@@ -79,7 +79,7 @@ class ExtractPool:
             raise
         finally:
             self._idle.put_nowait(worker)
-        if status != "ok":
+        if status != "ok" or not isinstance(payload, ExtractedPage):
             raise ExtractionError(str(payload))
         return payload
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -241,9 +243,9 @@ def _result(cfg: UIConfig, job: JobRecord) -> None:
         st.code(text[:20_000], language="markdown", height=400)
 
 
-def _deferred(args: tuple, fmt: str):
+def _deferred(args: tuple[Any, ...], fmt: str) -> Callable[[], bytes]:
     """Build a large export only when its button is clicked."""
-    return lambda: cached_export(*args, fmt).data
+    return lambda: cached_export(*args, fmt).data  # type: ignore[call-arg]  # st.cache_data's stub takes no *args
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from ...records import StrategyName
 
@@ -90,6 +91,7 @@ def release_expired(conn: sqlite3.Connection, job_id: str) -> int:
 
 def release(conn: sqlite3.Connection, job_id: str, page_ids: list[int] | None = None) -> int:
     """Return claimed pages to pending (all of the job's, or the given ones)."""
+    params: list[Any]
     if page_ids is None:
         sql, params = "WHERE job_id = ? AND status = 'processing'", [job_id]
     elif not page_ids:

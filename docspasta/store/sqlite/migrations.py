@@ -8,7 +8,7 @@ pages table. Never edit an applied migration; add a new one.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 def _import_sqlite_utils() -> Any:
@@ -27,8 +27,11 @@ def _import_sqlite_utils() -> Any:
     return sqlite_utils
 
 
-_sqlite_utils = _import_sqlite_utils()
-Database, Migrations = _sqlite_utils.Database, _sqlite_utils.Migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database, Migrations
+else:
+    _sqlite_utils = _import_sqlite_utils()
+    Database, Migrations = _sqlite_utils.Database, _sqlite_utils.Migrations
 
 migrations = Migrations("docspasta")
 

@@ -9,6 +9,7 @@ SQL lives in this package (store/) only: here, frontier.py, reads.py and migrati
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -83,7 +84,7 @@ class PageOutcome:
     quality_reasons: tuple[str, ...] = ()
     content_hash: str | None = None
     words: int | None = None
-    html_gz: bytes | None = None
+    html_gz: builtins.bytes | None = None  # `bytes` is also a field of this class
     retries: int = 0
     extractor: str | None = None
     tokens: int | None = None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,19 @@ def site():
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "jobs.db"
+
+
+def wait_until(predicate, timeout: float = 30.0, *, what: str = "the condition", poll: float = 0.02) -> None:
+    """Poll `predicate` until it is true; fail saying what was awaited and for how long."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(poll)
+
+
+def pages_by_path(db_path, job_id: str, base: str) -> dict[str, dict]:
+    """A job's page rows keyed by URL with `base` taken off the front (e.g. '/docs/a.html')."""
+    from docspasta.store.sqlite.reads import pages
+
+    return {row["url"].removeprefix(base): row for row in pages(db_path, job_id)}

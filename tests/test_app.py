@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import wait_until
 from fixture_server import FixtureServer
 from streamlit.testing.v1 import AppTest
 
@@ -39,10 +40,7 @@ def new_app(**query: str) -> AppTest:
 
 
 def wait_done(db: Path, job_id: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while get_job(db, job_id).status in ("pending", "running"):
-        assert time.monotonic() < deadline, "job did not finish"
-        time.sleep(0.1)
+    wait_until(lambda: get_job(db, job_id).status not in ("pending", "running"), timeout, what=f"job {job_id} to end")
 
 
 def start(at: AppTest, url: str, *, allow_private: bool = True, **fields) -> AppTest:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from fixture_server import FixtureServer
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [

@@ -54,6 +54,7 @@ def test_bad_input_exits_2_names_the_problem_and_writes_nothing(tmp_path, args, 
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_crawl_json_summary_then_export_and_jobs(site, tmp_path):
     db = tmp_path / "cli.db"
     proc = run(
@@ -146,6 +147,7 @@ def _wait_for_progress(db, at_least: int, proc: subprocess.Popen, timeout: float
     raise AssertionError("no progress")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0, 1, 4, 7])  # 0: during discovery, before any page is stored
 def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
     db = tmp_path / "kill.db"
@@ -173,6 +175,7 @@ def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
     assert conn.execute("SELECT count(*) FROM pages WHERE status IN ('pending', 'processing')").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_ctrl_c_interrupts_with_130_and_resume_finishes(tmp_path):
     db = tmp_path / "int.db"
     with FixtureServer(delay=0.15) as slow:

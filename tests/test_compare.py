@@ -91,6 +91,7 @@ async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
     assert comparison_metrics(db_path, comparison_id).height == 3
 
 
+@pytest.mark.slow
 def test_cli_compare_prints_metrics_and_refuses_bad_variants(site, tmp_path):
     db = tmp_path / "cmp.db"
     bad = subprocess.run(

@@ -8,6 +8,7 @@ import re
 import zipfile
 
 import pytest
+from conftest import pages_by_path
 
 from docspasta import crawl_async
 from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order
@@ -138,9 +139,8 @@ def test_token_estimate_tracks_the_exact_count(name):
 
 async def test_duplicates_and_repeated_blocks(site, db_path):
     result = await crawl_async(site.url("/dupes/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
-    from docspasta.store.sqlite.reads import pages
 
-    rows = {p["url"].removeprefix(site.base): p for p in pages(db_path, result.job_id)}
+    rows = pages_by_path(db_path, result.job_id, site.base)
     assert rows["/dupes/print/a.html"]["reason"] == f"duplicate of {site.base}/dupes/a.html"
     assert rows["/dupes/b.html"]["reason"] == f"duplicate of {site.base}/dupes/a.html (near-duplicate)"
     assert rows["/dupes/b.html"]["duplicate_of"] == f"{site.base}/dupes/a.html"

@@ -20,6 +20,8 @@ from hostile_server import HostileServer, bomb
 
 from docspasta.api import crawl
 
+pytestmark = pytest.mark.slow  # one shared crawl of the hostile server: ~25 s
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = dict(max_pages=1000, max_depth=30, timeout=2.0, retries=1, max_bytes=2_000_000, concurrency=8,
                 exclude=["/h/many/**"])  # fmt: skip
@@ -220,14 +222,16 @@ def _peak_rss_kb(server: HostileServer, db: Path, include: list[str]) -> int:
     return int(out.stdout.split()[-1])
 
 
+@pytest.mark.netns
 def test_address_guard_in_a_loopback_only_namespace():
     """tests/netns_guard_cases.py, run where a broken guard cannot send a packet off the machine."""
     unshare = shutil.which("unshare")
     setup = ("ip link set lo up && ip addr add 169.254.169.254/32 dev lo && ip addr add 10.1.2.3/32 dev lo && "
              "ip addr add 100.64.0.1/32 dev lo")  # fmt: skip
-    probe = subprocess.run([unshare or "unshare", "-rn", "sh", "-c", setup], capture_output=True, text=True)
-    if unshare is None or probe.returncode != 0:
-        why = f"cannot make a loopback-only network namespace (unshare -rn): {probe.stderr.strip() or 'no unshare'}"
+    probe = subprocess.run([unshare, "-rn", "sh", "-c", setup], capture_output=True, text=True) if unshare else None
+    if probe is None or probe.returncode != 0:
+        detail = probe.stderr.strip() if probe is not None else "unshare is not installed (util-linux)"
+        why = f"cannot make a loopback-only network namespace (unshare -rn): {detail}"
         if os.environ.get("CI") == "true":
             pytest.fail(why + "; CI must run the address-guard suite")
         pytest.skip(why)

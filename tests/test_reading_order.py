@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import pages_by_path
 
 from docspasta import crawl_async
 from docspasta.exports.export import export
@@ -70,7 +71,7 @@ async def test_the_paste_follows_the_sites_own_reading_order(site, db_path):
 
 async def test_generated_pages_are_skipped_and_never_fetched_when_the_url_tells(site, db_path):
     result = await crawl_book(site, db_path)
-    rows = {p["url"].removeprefix(site.base + "/book/"): p for p in pages(db_path, result.job_id)}
+    rows = pages_by_path(db_path, result.job_id, site.base + "/book/")
     expected = {
         "genindex.html": "generated page (index)",
         "genindex-A.html": "generated page (index)",
@@ -94,7 +95,7 @@ async def test_generated_pages_count_toward_nothing_under_a_tight_budget(site, d
 
 async def test_included_generated_pages_are_crawled_and_a_source_listing_is_one_code_block(site, db_path):
     result = await crawl_book(site, db_path, include_generated=True)
-    rows = {p["url"].removeprefix(site.base + "/book/"): p for p in pages(db_path, result.job_id)}
+    rows = pages_by_path(db_path, result.job_id, site.base + "/book/")
     assert rows["_modules/bookish/core.html"]["status"] == "completed"
     assert rows["_modules/bookish/core.html"]["page_kind"] == "source"
     assert rows["genindex.html"]["status"] == "completed" and rows["genindex.html"]["page_kind"] == "index"

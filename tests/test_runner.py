@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from conftest import wait_until
 from fixture_server import FixtureServer
 
 from docspasta import CrawlSettings
@@ -25,13 +26,6 @@ def settings_for(server: FixtureServer, **kw) -> CrawlSettings:
     return CrawlSettings(
         url=server.url("/docs/index.html"), allow_hosts=server.allow_hosts, timeout=1.0, retries=1, max_depth=3, **kw
     )
-
-
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def test_submit_returns_at_once_and_the_job_completes(site, runner, db_path):

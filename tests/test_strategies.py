@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import pages_by_path
 
 from docspasta import crawl_async
 from docspasta.crawl.strategies import score_url
@@ -36,7 +37,7 @@ async def test_depth_is_the_shortest_link_distance_under_every_strategy(site, db
         "/paths/y.html",
     }
     assert done["/paths/x.html"]["depth"] == 2 and done["/paths/y.html"]["depth"] == 3
-    z = {r["url"].removeprefix(site.base): r for r in pages(db_path, result.job_id)}["/paths/z.html"]
+    z = pages_by_path(db_path, result.job_id, site.base)["/paths/z.html"]
     assert (z["status"], z["reason"], z["depth"]) == ("skipped", "depth", 4)
     assert "/paths/z.html" not in site.fetched()
 
@@ -78,7 +79,7 @@ async def test_budgets_are_exact_under_every_strategy_and_mode(site, db_path, st
         retries=0,
     )
     assert result.completed == 4
-    rows = {r["url"].removeprefix(site.base): r for r in pages(db_path, result.job_id)}
+    rows = pages_by_path(db_path, result.job_id, site.base)
     for path in set(site.pages_fetched()):
         assert rows[path]["reason"] != "max pages reached", path
 

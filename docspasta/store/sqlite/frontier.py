@@ -10,7 +10,6 @@ spellings of it are found; a shorter path to a page not yet crawled lowers its d
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +49,7 @@ LEVEL_BARRIER = frozenset({StrategyName.BFS})
 
 
 def claim(
-    conn: sqlite3.Connection, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float
+    conn: sqlite3.Connection, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, now: float
 ) -> list[Claim]:
     if limit <= 0:
         return []
@@ -66,7 +65,7 @@ def claim(
         )
         RETURNING id, url, depth, retries
         """,
-        {"job": job_id, "limit": limit, "lease": time.time() + lease_seconds, "now": time.time()},
+        {"job": job_id, "limit": limit, "lease": now + lease_seconds, "now": now},
     ).fetchall()
     claims = [Claim(*row) for row in rows]
     order = {row[0]: i for i, row in enumerate(_ordered_ids(conn, [c.page_id for c in claims], strategy))}
@@ -80,11 +79,11 @@ def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: StrategyNam
     return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {ORDER_BY[strategy]}", ids).fetchall()
 
 
-def release_expired(conn: sqlite3.Connection, job_id: str) -> int:
+def release_expired(conn: sqlite3.Connection, job_id: str, now: float) -> int:
     cur = conn.execute(
         "UPDATE pages SET status = 'pending', lease_until = NULL "
         "WHERE job_id = ? AND status = 'processing' AND lease_until < ?",
-        (job_id, time.time()),
+        (job_id, now),
     )
     return cur.rowcount
 

@@ -17,7 +17,7 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,9 @@ class JobRecord:
 class Store:
     """The write side of the job store. Create it on the thread that will use it."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.path = resolve_db_path(path)
+        self.clock = clock  # what leases are measured against (tests pass one they can move)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5.0)
@@ -331,8 +332,9 @@ class Store:
 
     def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
         with self.transaction() as conn:
-            frontier.release_expired(conn, job_id)
-            return frontier.claim(conn, job_id, limit, strategy, lease_seconds)
+            now = self.clock()
+            frontier.release_expired(conn, job_id, now)
+            return frontier.claim(conn, job_id, limit, strategy, lease_seconds, now)
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction() as conn:

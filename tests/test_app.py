@@ -343,3 +343,14 @@ def test_the_job_view_reads_in_the_sites_order_and_offers_url_order(site, app_db
     # generated pages are left out unless the form's box is ticked
     reasons = {r["reason"] for r in pages(app_db, job.id)}
     assert "generated page (index)" in reasons
+
+
+def test_a_hosted_preview_refusal_says_public_sites_only(site, app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    at = new_app()
+    at.text_input(key="f_url").set_value(site.url("/mapped/index.html"))
+    at.number_input(key="f_timeout").set_value(1.0)
+    at.button(key="f_preview").click().run()
+    [error] = [e.value for e in at.error]
+    assert "blocked: non-public address (127.0.0.1)" in error and "crawls public sites only" in error
+    assert "--allow" not in error and site.fetched() == []

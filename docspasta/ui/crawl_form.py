@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ..errors import DocspastaError, StoreError
+from ..guard import guard_hint
 from ..settings import PRESETS, PROCESSING_MODES, STRATEGIES, CrawlSettings, field_docs, validation_errors
 from ..store.sqlite.reads import running_job_count
 from . import session
@@ -132,7 +133,8 @@ def _preview(cfg: UIConfig) -> None:
     try:
         result = session.runner(cfg).preview_scope(CrawlSettings.from_dict(values))
     except DocspastaError as exc:  # InvalidSettingError too: a hosted runner refuses an open guard
-        st.session_state[session.FORM_ERRORS] = {"_": f"Cannot preview {values['url']}: {exc}"}
+        hint = guard_hint(str(exc), "hosted" if cfg.hosted else "dashboard")
+        st.session_state[session.FORM_ERRORS] = {"_": f"Cannot preview {values['url']}: {exc}{hint}"}
         return
     st.session_state["f_preview_result"] = result
 

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -22,40 +22,14 @@ from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
 from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
-from .settings import CrawlSettings, field_docs
+from .settings import CrawlSettings, cli_flags, field_docs, setting_field
 from .store.sqlite.reads import list_jobs
 from .store.sqlite.writer import Store, resolve_db_path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+Command = TypeVar("Command", bound=Callable[..., Any])
 
-# CLI flag for each setting, so errors name what the user typed.
-FLAGS = {
-    "max_pages": "--max-pages",
-    "max_depth": "--depth",
-    "concurrency": "--concurrency",
-    "batch_size": "--batch-size",
-    "per_host_concurrency": "--per-host-concurrency",
-    "quality_threshold": "--threshold",
-    "include": "--include",
-    "exclude": "--exclude",
-    "timeout": "--timeout",
-    "retries": "--retries",
-    "scope_prefix": "--scope-prefix",
-    "user_agent": "--user-agent",
-    "headers": "--header",
-    "keep_html": "--no-keep-html",
-    "strategy": "--strategy",
-    "processing": "--processing",
-    "use_sitemaps": "--no-sitemaps",
-    "ignore_robots": "--ignore-robots",
-    "include_generated": "--include-generated",
-    "max_bytes": "--max-bytes",
-    "extract_timeout": "--extract-timeout",
-    "min_delay": "--delay",
-    "allow_private": "--allow-private",
-    "allow_hosts": "--allow-host",
-    "url": "URL",
-}
+FLAGS = cli_flags()  # so errors name what the user typed
 DOCS = field_docs()
 
 db_option = click.option(
@@ -66,19 +40,35 @@ db_option = click.option(
 )
 
 
-def guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--allow-private and --allow-host: opening the address guard is always explicit."""
-    command = click.option(
-        "--allow-host", "allow_hosts", multiple=True, metavar="HOST[:PORT]", help=DOCS["allow_hosts"]
-    )(command)
-    return click.option(
-        "--allow-private",
-        "allow_private",
-        flag_value=True,
-        default=None,
-        envvar="DOCSPASTA_ALLOW_PRIVATE",
-        help=DOCS["allow_private"] + " Also $DOCSPASTA_ALLOW_PRIVATE=1.",
-    )(command)
+def setting_options(*names: str) -> Callable[[Command], Command]:
+    """Click options for these settings, made from CrawlSettings' metadata (flag, doc, type,
+    metavar, environment variable), so a new setting is one edit in settings.py. Values
+    are validated by CrawlSettings, whose errors name the flag."""
+
+    def decorate(command: Command) -> Command:
+        for name in reversed(names):  # decorators apply bottom-up: --help lists them as given
+            command = _setting_option(name)(command)
+        return command
+
+    return decorate
+
+
+def _setting_option(name: str) -> Callable[[Command], Command]:
+    f = setting_field(name)
+    flag, doc, kind = f.metadata["flag"], f.metadata["doc"], str(f.type)
+    if kind == "bool":  # --no-x turns a true default off; --x turns a false one on
+        envvar = f.metadata.get("envvar")
+        help_text = (
+            ("Turn off (on by default): " if f.default else "") + doc + (f" Also ${envvar}=1." if envvar else "")
+        )
+        return click.option(flag, name, flag_value=not f.default, default=None, envvar=envvar, help=help_text)
+    if kind.startswith("tuple"):
+        return click.option(flag, name, multiple=True, metavar=f.metadata.get("metavar"), help=doc)
+    value_type = {"int": int, "float": float}.get(kind.split(" |")[0], str)
+    return click.option(flag, name, type=value_type, metavar=f.metadata.get("metavar"), help=doc)
+
+
+guard_options = setting_options("allow_hosts", "allow_private")  # opening the address guard is always explicit
 
 
 class BadInput(click.ClickException):
@@ -93,28 +83,11 @@ def main() -> None:
 
 @main.command()
 @click.argument("url")
-@click.option("--max-pages", type=int, help=DOCS["max_pages"])
-@click.option("--depth", "max_depth", type=int, help=DOCS["max_depth"])
-@click.option("--concurrency", type=int, help=DOCS["concurrency"])
-@click.option("--per-host-concurrency", type=int, help=DOCS["per_host_concurrency"])
-@click.option("--batch-size", type=int, help=DOCS["batch_size"])
-@click.option("--threshold", "quality_threshold", type=int, help=DOCS["quality_threshold"])
-@click.option("--include", multiple=True, metavar="GLOB", help=DOCS["include"])
-@click.option("--exclude", multiple=True, metavar="GLOB", help=DOCS["exclude"])
-@click.option("--timeout", type=float, help=DOCS["timeout"])
-@click.option("--retries", type=int, help=DOCS["retries"])
-@click.option("--delay", "min_delay", type=float, help=DOCS["min_delay"])
-@click.option("--scope-prefix", help=DOCS["scope_prefix"])
-@click.option("--user-agent", help=DOCS["user_agent"])
-@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help=DOCS["headers"])
-@click.option("--no-keep-html", "keep_html", flag_value=False, default=None, help="Do not store raw HTML.")
-@click.option("--strategy", help=DOCS["strategy"])
-@click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
-@click.option("--ignore-robots", "ignore_robots", flag_value=True, default=None, help=DOCS["ignore_robots"])
-@click.option("--include-generated", "include_generated", flag_value=True, default=None, help=DOCS["include_generated"])
-@click.option("--processing", type=click.Choice(["batched", "per-url"]), help=DOCS["processing"])
-@click.option("--max-bytes", type=int, help=DOCS["max_bytes"])
-@click.option("--extract-timeout", type=float, help=DOCS["extract_timeout"])
+@setting_options(
+    "max_pages", "max_depth", "concurrency", "per_host_concurrency", "batch_size", "quality_threshold", "include",
+    "exclude", "timeout", "retries", "min_delay", "scope_prefix", "user_agent", "headers", "keep_html", "strategy",
+    "use_sitemaps", "ignore_robots", "include_generated", "processing", "max_bytes", "extract_timeout",
+)  # fmt: skip
 @guard_options
 @db_option
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
@@ -191,12 +164,7 @@ def export(
 
 @main.command(name="map")
 @click.argument("url")
-@click.option("--include", multiple=True, metavar="GLOB", help=DOCS["include"])
-@click.option("--exclude", multiple=True, metavar="GLOB", help=DOCS["exclude"])
-@click.option("--scope-prefix", help=DOCS["scope_prefix"])
-@click.option("--max-pages", type=int, help=DOCS["max_pages"])
-@click.option("--timeout", type=float, help=DOCS["timeout"])
-@click.option("--no-sitemaps", "use_sitemaps", flag_value=False, default=None, help="Do not read sitemaps.")
+@setting_options("include", "exclude", "scope_prefix", "max_pages", "timeout", "use_sitemaps")
 @click.option(
     "--link-depth",
     type=click.IntRange(1, 2),
@@ -245,10 +213,7 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
     metavar="'NAME=VALUE,...'",
     help="One variant's settings over the shared ones, e.g. 'strategy=best-first,batch_size=50'. 2-4.",
 )
-@click.option("--max-pages", type=int, help=DOCS["max_pages"])
-@click.option("--depth", "max_depth", type=int, help=DOCS["max_depth"])
-@click.option("--concurrency", type=int, help=DOCS["concurrency"])
-@click.option("--timeout", type=float, help=DOCS["timeout"])
+@setting_options("max_pages", "max_depth", "concurrency", "timeout")
 @click.option("--parallel", is_flag=True, help="Run the variants at once (default: one after another, fair timing).")
 @guard_options
 @db_option

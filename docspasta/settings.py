@@ -25,8 +25,21 @@ STRATEGIES = tuple(StrategyName)
 DEFAULT_USER_AGENT = "docspasta/0.1 (documentation-to-Markdown crawler; +python-httpx)"
 
 
-def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None, **kw: Any):
-    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi}, **kw)
+def _f(
+    default: Any,
+    doc: str,
+    *,
+    flag: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    metavar: str | None = None,
+    envvar: str | None = None,
+    **kw: Any,
+) -> Any:
+    """A setting: its default, its documentation, its bounds and its CLI flag, in one place.
+    A flag spelled `--no-...` turns a setting that defaults to true off."""
+    metadata = {"doc": doc, "lo": lo, "hi": hi, "flag": flag, "metavar": metavar, "envvar": envvar}
+    return field(default=default, metadata=metadata, **kw)
 
 
 @dataclass(frozen=True)
@@ -37,70 +50,128 @@ class CrawlSettings:
         "Stop after this many completed pages (exact; failed, skipped and duplicate pages do not count).",
         lo=1,
         hi=100_000,
+        flag="--max-pages",
     )
     max_depth: int = _f(
-        2, "Follow links at most this many hops from the start page (shortest link distance).", lo=0, hi=100
+        2,
+        "Follow links at most this many hops from the start page (shortest link distance).",
+        lo=0,
+        hi=100,
+        flag="--depth",
     )
-    concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256)
+    concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256, flag="--concurrency")
     per_host_concurrency: int = _f(
-        8, "Fetches in flight to one host at once (httpx slows down beyond a few).", lo=1, hi=256
+        8,
+        "Fetches in flight to one host at once (httpx slows down beyond a few).",
+        lo=1,
+        hi=256,
+        flag="--per-host-concurrency",
     )
-    batch_size: int = _f(20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000)
+    batch_size: int = _f(
+        20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000, flag="--batch-size"
+    )
     quality_threshold: int = _f(
-        20, "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.", lo=0, hi=100
+        20,
+        "Pages scoring below this (0-100) are left out of the paste; re-tunable after the crawl.",
+        lo=0,
+        hi=100,
+        flag="--threshold",
     )
     timeout: float = _f(
-        10.0, "Seconds one request may take in all (connect, headers and the whole body).", lo=0.1, hi=600
+        10.0,
+        "Seconds one request may take in all (connect, headers and the whole body).",
+        lo=0.1,
+        hi=600,
+        flag="--timeout",
     )
     retries: int = _f(
-        2, "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).", lo=0, hi=10
+        2,
+        "Extra attempts for timeouts, connection errors, 429 and 5xx (4xx are never retried).",
+        lo=0,
+        hi=10,
+        flag="--retries",
     )
     min_delay: float = _f(
         0.0,
         "Seconds between requests to one host at least; robots.txt Crawl-delay and 429/503 back-off can raise it.",
         lo=0,
         hi=60,
+        flag="--delay",
     )
     include: tuple[str, ...] = _f(
-        (), "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them."
+        (),
+        "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them.",
+        flag="--include",
+        metavar="GLOB",
     )
-    exclude: tuple[str, ...] = _f((), "Glob patterns for URL paths to drop; exclusion wins over inclusion.")
+    exclude: tuple[str, ...] = _f(
+        (), "Glob patterns for URL paths to drop; exclusion wins over inclusion.", flag="--exclude", metavar="GLOB"
+    )
     scope_prefix: str | None = _f(
         None,
         "Only crawl paths under this prefix. Default: the directory of the start page's final URL after redirects.",
+        flag="--scope-prefix",
     )
-    user_agent: str = _f(DEFAULT_USER_AGENT, "User-Agent header sent with every request.")
-    headers: tuple[tuple[str, str], ...] = _f((), "Extra request headers as (name, value) pairs.")
-    keep_html: bool = _f(True, "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.")
-    strategy: str = _f("bfs", "Frontier order. One of: " + ", ".join(STRATEGIES) + ".")
-    ignore_robots: bool = _f(False, "Do not obey robots.txt rules and Crawl-delay (only for sites you own).")
+    user_agent: str = _f(DEFAULT_USER_AGENT, "User-Agent header sent with every request.", flag="--user-agent")
+    headers: tuple[tuple[str, str], ...] = _f(
+        (), "Extra request headers as (name, value) pairs.", flag="--header", metavar="'NAME: VALUE'"
+    )
+    keep_html: bool = _f(
+        True,
+        "Store each page's raw HTML (compressed) so it can be re-extracted without re-fetching.",
+        flag="--no-keep-html",
+    )
+    strategy: str = _f(
+        "bfs",
+        "Frontier order. One of: " + ", ".join(STRATEGIES) + ".",
+        flag="--strategy",
+        metavar="|".join(StrategyName),
+    )
+    ignore_robots: bool = _f(
+        False, "Do not obey robots.txt rules and Crawl-delay (only for sites you own).", flag="--ignore-robots"
+    )
     allow_private: bool = _f(
         False,
         "Let the crawl reach private, loopback and link-local addresses (refused by default: a URL is untrusted "
         "input). Never on when the dashboard is hosted.",
+        flag="--allow-private",
+        envvar="DOCSPASTA_ALLOW_PRIVATE",
     )
     allow_hosts: tuple[str, ...] = _f(
-        (), "Hosts the crawl may reach even if they are not public, as HOST or HOST:PORT (e.g. 127.0.0.1:8000)."
+        (),
+        "Hosts the crawl may reach even if they are not public, as HOST or HOST:PORT (e.g. 127.0.0.1:8000).",
+        flag="--allow-host",
+        metavar="HOST[:PORT]",
     )
-    use_sitemaps: bool = _f(True, "Also discover pages from robots.txt Sitemap lines and sitemap.xml (as depth 1).")
+    use_sitemaps: bool = _f(
+        True, "Also discover pages from robots.txt Sitemap lines and sitemap.xml (as depth 1).", flag="--no-sitemaps"
+    )
     include_generated: bool = _f(
         False,
         "Also crawl and export generated pages: indexes, search pages, source listings, print views (skipped by "
         "default, never fetched when the URL tells; a source listing comes out as one fenced code block).",
+        flag="--include-generated",
     )
     processing: str = _f(
         "batched",
         "batched: claim batch_size pages, fetch them concurrently, commit once; per-url: claim, fetch and "
         "commit one page at a time (same concurrency).",
+        flag="--processing",
+        metavar="|".join(ProcessingMode),
     )
     max_bytes: int = _f(
-        10 * 1024 * 1024, "Largest response body accepted, in bytes (enforced while streaming).", lo=1024, hi=1024**3
+        10 * 1024 * 1024,
+        "Largest response body accepted, in bytes (enforced while streaming).",
+        lo=1024,
+        hi=1024**3,
+        flag="--max-bytes",
     )
     extract_timeout: float = _f(
         30.0,
         "Seconds extraction of one page may take before the page fails and its worker is replaced.",
         lo=0.1,
         hi=600,
+        flag="--extract-timeout",
     )
 
     def __post_init__(self) -> None:
@@ -164,6 +235,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "Large site": {"batch_size": 50, "concurrency": 50, "timeout": 3.0},
     "Careful": {"batch_size": 10, "concurrency": 10, "timeout": 8.0},
 }
+
+
+def cli_flags() -> dict[str, str]:
+    """Each setting's CLI flag (`URL` for the start URL): errors name what the user typed."""
+    return {f.name: f.metadata.get("flag", "URL") for f in dataclasses.fields(CrawlSettings)}
+
+
+def setting_field(name: str) -> dataclasses.Field[Any]:
+    return next(f for f in dataclasses.fields(CrawlSettings) if f.name == name)
 
 
 def field_docs() -> dict[str, str]:

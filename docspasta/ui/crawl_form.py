@@ -8,28 +8,27 @@ import streamlit as st
 
 from ..errors import DocspastaError, StoreError
 from ..guard import guard_hint
-from ..settings import PRESETS, PROCESSING_MODES, STRATEGIES, CrawlSettings, field_docs, validation_errors
+from ..settings import (
+    PRESETS,
+    PROCESSING_MODES,
+    STRATEGIES,
+    CrawlSettings,
+    field_docs,
+    setting_field,
+    validation_errors,
+)
 from ..store.sqlite.reads import running_job_count
 from . import session
 from .config import UIConfig
 
 DOCS = field_docs()
 PRESET_NAMES = ["Custom", *PRESETS]
-# widget key -> (setting name, default)
+# widget key -> (setting name, default); defaults come from CrawlSettings (text areas hold lines)
+_FORM_SETTINGS = ("url", "max_pages", "max_depth", "concurrency", "batch_size", "quality_threshold", "timeout",
+                  "include", "exclude", "strategy", "processing", "ignore_robots", "include_generated")  # fmt: skip
 FIELDS: dict[str, tuple[str, Any]] = {
-    "f_url": ("url", ""),
-    "f_max_pages": ("max_pages", 50),
-    "f_max_depth": ("max_depth", 2),
-    "f_concurrency": ("concurrency", 8),
-    "f_batch_size": ("batch_size", 20),
-    "f_quality_threshold": ("quality_threshold", 20),
-    "f_timeout": ("timeout", 10.0),
-    "f_include": ("include", ""),
-    "f_exclude": ("exclude", ""),
-    "f_strategy": ("strategy", "bfs"),
-    "f_processing": ("processing", "batched"),
-    "f_ignore_robots": ("ignore_robots", False),
-    "f_include_generated": ("include_generated", False),
+    f"f_{name}": (name, "" if name in ("url", "include", "exclude") else setting_field(name).default)
+    for name in _FORM_SETTINGS
 }
 FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
@@ -55,12 +54,12 @@ def render(cfg: UIConfig) -> None:
         help="Documentation: batch 20, concurrency 30, timeout 5 s. Large site: 50, 50, 3 s. Careful: 10, 10, 8 s.",
     )
     left, mid, right = st.columns(3)
-    left.number_input("Max pages", 1, cfg.max_pages_cap, key="f_max_pages", help=DOCS["max_pages"])
-    mid.number_input("Max depth", 0, 100, key="f_max_depth", help=DOCS["max_depth"])
-    right.number_input("Quality threshold", 0, 100, key="f_quality_threshold", help=DOCS["quality_threshold"])
-    left.number_input("Concurrency", 1, 256, key="f_concurrency", help=DOCS["concurrency"])
-    mid.number_input("Batch size", 1, 1000, key="f_batch_size", help=DOCS["batch_size"])
-    right.number_input("Per-page timeout (s)", 0.1, 600.0, step=0.5, key="f_timeout", help=DOCS["timeout"])
+    _number(left, "Max pages", "max_pages", hi=cfg.max_pages_cap)
+    _number(mid, "Max depth", "max_depth")
+    _number(right, "Quality threshold", "quality_threshold")
+    _number(left, "Concurrency", "concurrency")
+    _number(mid, "Batch size", "batch_size")
+    _number(right, "Per-page timeout (s)", "timeout", step=0.5)
     for field in ("max_pages", "max_depth", "quality_threshold", "concurrency", "batch_size", "timeout"):
         _error(errors, field)
     order, mode = st.columns(2)
@@ -121,6 +120,17 @@ def _start(cfg: UIConfig) -> None:
     settings = CrawlSettings.from_dict(values)
     job_id = session.runner(cfg).submit(settings, owner=session.owner(cfg))
     session.open_job(job_id)
+
+
+def _number(column: Any, label: str, name: str, *, hi: float | None = None, step: float | None = None) -> None:
+    """A number field whose bounds, help and type are the setting's own (settings.py)."""
+    f = setting_field(name)
+    lo, top = f.metadata["lo"], hi if hi is not None else f.metadata["hi"]
+    if isinstance(f.default, int):
+        lo, top = int(lo), int(top)
+    else:
+        lo, top = float(lo), float(top)
+    column.number_input(label, lo, top, step=step, key=f"f_{name}", help=DOCS[name])
 
 
 def _preview(cfg: UIConfig) -> None:

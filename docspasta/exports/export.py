@@ -155,8 +155,6 @@ def write_export(
     without them none is started."""
     if fmt not in FORMATS:
         raise UnknownFormatError(fmt, FORMATS)
-    if order not in ORDERS:
-        raise InvalidSettingError("order", order, "one of " + ", ".join(ORDERS))
     with TokenCounter() as counter:
         selection = select(db_path, job_id, threshold=threshold, order=order)
         if max_tokens:
@@ -176,6 +174,8 @@ def select(
     db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, order: str = "site"
 ) -> Selection:
     """The pages at or above the threshold, in reading (or URL) order, titles without the site part."""
+    if order not in ORDERS:
+        raise InvalidSettingError("order", order, "one of " + ", ".join(ORDERS))
     job = get_job(db_path, job_id)
     cutoff = job.settings.quality_threshold if threshold is None else threshold
     kept: list[PageContent] = []

@@ -99,3 +99,14 @@ def test_the_boundary_check_sees_type_checking_and_function_level_imports(tmp_pa
     )
     names = imports_of("docspasta.extraction.probe", probe)
     assert "httpx" in names and "docspasta.store.sqlite.reads" in names
+
+
+def test_the_crawl_package_does_not_shadow_the_apis_crawl(tmp_path):
+    import docspasta
+    import docspasta.crawl.engine  # noqa: F401  # importing the package sets docspasta.crawl to it
+    from docspasta.errors import InvalidURLError
+
+    assert callable(docspasta.crawl)
+    with pytest.raises(InvalidURLError, match="ftp://"):
+        docspasta.crawl("ftp://example.org/", db=tmp_path / "x.db")
+    assert not (tmp_path / "x.db").exists()

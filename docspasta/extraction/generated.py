@@ -54,7 +54,7 @@ def kind_from_page(tree: Element, url: str) -> PageKind | None:
         return PageKind.SOURCE
     if "rustdoc" in body_classes and url.rsplit("/", 1)[-1] == "all.html":  # "List of all items"
         return PageKind.INDEX
-    for el in tree.iter("table", "div", "a", "form"):
+    for el in tree.iter("table", "div", "a"):
         value = el.get("class")
         classes = class_set(value) if value else frozenset()
         if el.tag == "table" and ("indextable" in classes or "modindextable" in classes):

@@ -8,12 +8,12 @@ import time
 import pytest
 
 from docspasta import CrawlSettings, JobBusyError, JobNotFoundError
-from docspasta.crawl.strategies import get_strategy
+from docspasta.records import StrategyName
 from docspasta.store.sqlite.frontier import NewLink
 from docspasta.store.sqlite.reads import get_job, reader
 from docspasta.store.sqlite.writer import PageOutcome, Store
 
-BFS = get_strategy("bfs")
+BFS = StrategyName.BFS
 
 
 def link(url: str, depth: int, status: str = "pending", reason: str | None = None) -> NewLink:
@@ -172,7 +172,6 @@ def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job)
     ],
 )
 def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
-    from docspasta.crawl.strategies import get_strategy
 
     start = store.claim(job, 1, BFS, 60)[0]
     store.commit_batch(job, [PageOutcome(start.page_id, start.url, "completed", markdown="s")], max_depth=3)
@@ -186,5 +185,5 @@ def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
         from docspasta.store.sqlite import frontier
 
         frontier.add_links(conn, job, links, time.time(), max_depth=3)
-    claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, get_strategy(strategy), 60)]
+    claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, StrategyName(strategy), 60)]
     assert claimed == expected

@@ -36,7 +36,7 @@ from ..urls import Scope, dedup_key, directory_of, host_of, normalize
 from .discovery import read_sitemaps
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
-from .strategies import get_strategy, score_url
+from .strategies import score_url
 from .traps import QueryVariants, path_trap
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class _Crawl:
         self.pool = pool
         self.fetcher = fetcher
         self.on_progress = on_progress
-        self.strategy = get_strategy(self.settings.strategy)
+        self.strategy = StrategyName(self.settings.strategy)
         self.fetch_slots = asyncio.Semaphore(self.settings.concurrency)
         self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)

@@ -47,7 +47,3 @@ def score_url(url: str, anchor: str = "") -> float:
     if urlsplit(url).query:
         score -= 3.0
     return round(score, 2)
-
-
-def get_strategy(name: str) -> StrategyName:
-    return StrategyName(name)

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypedDict, Unpack
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ExportWriteError, InvalidSettingError, UnknownFormatError
@@ -93,20 +93,22 @@ class ExportResult(ExportSummary):
     data: bytes = b""
 
 
+class ExportOptions(TypedDict, total=False):
+    """What `write_export` takes besides where and what: the keywords `export` and
+    `export_to_file` pass through."""
+
+    threshold: int | None
+    max_tokens: int | None
+    count_tokens: bool
+    order: str
+
+
 def export(
-    db_path: str | os.PathLike[str] | None,
-    job_id: str,
-    fmt: str = "paste",
-    *,
-    threshold: int | None = None,
-    max_tokens: int | None = None,
-    count_tokens: bool = True,
-    order: str = "site",
+    db_path: str | os.PathLike[str] | None, job_id: str, fmt: str = "paste", **options: Unpack[ExportOptions]
 ) -> ExportResult:
     """Build one export in memory; see `write_export`."""
     buffer = io.BytesIO()
-    summary = write_export(buffer, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
-                           count_tokens=count_tokens, order=order)  # fmt: skip
+    summary = write_export(buffer, db_path, job_id, fmt, **options)
     return ExportResult(**vars(summary), data=buffer.getvalue())
 
 
@@ -115,11 +117,7 @@ def export_to_file(
     db_path: str | os.PathLike[str] | None,
     job_id: str,
     fmt: str = "paste",
-    *,
-    threshold: int | None = None,
-    max_tokens: int | None = None,
-    count_tokens: bool = True,
-    order: str = "site",
+    **options: Unpack[ExportOptions],
 ) -> ExportSummary:
     """Write one export to `path` through a temporary file beside it, so a failure leaves
     an earlier file of that name as it was."""
@@ -127,8 +125,7 @@ def export_to_file(
     partial = target.with_name(target.name + ".part")
     try:
         with open(partial, "wb") as out:
-            summary = write_export(out, db_path, job_id, fmt, threshold=threshold, max_tokens=max_tokens,
-                                   count_tokens=count_tokens, order=order)  # fmt: skip
+            summary = write_export(out, db_path, job_id, fmt, **options)
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -180,7 +177,7 @@ def select(
     cutoff = job.settings.quality_threshold if threshold is None else threshold
     kept: list[PageContent] = []
     below = 0
-    for page in completed_pages(db_path, job_id, with_markdown=False):
+    for page in completed_pages(db_path, job_id):
         if page.quality < cutoff:
             below += 1
         else:

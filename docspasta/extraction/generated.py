@@ -54,7 +54,7 @@ def kind_from_page(tree: Element, url: str) -> PageKind | None:
         return PageKind.SOURCE
     if "rustdoc" in body_classes and url.rsplit("/", 1)[-1] == "all.html":  # "List of all items"
         return PageKind.INDEX
-    for el in tree.iter("table", "div", "a"):
+    for el in tree.iter("table", "div"):  # a viewcode page's back-links sit in its viewcode-block divs
         value = el.get("class")
         classes = class_set(value) if value else frozenset()
         if el.tag == "table" and ("indextable" in classes or "modindextable" in classes):
@@ -62,8 +62,6 @@ def kind_from_page(tree: Element, url: str) -> PageKind | None:
         if el.tag == "div" and (el.get("id") == "search-results" or "genindex-jumpbox" in classes):
             return PageKind.SEARCH if el.get("id") == "search-results" else PageKind.INDEX
         if el.tag == "div" and "viewcode-block" in classes:
-            return PageKind.SOURCE
-        if el.tag == "a" and "viewcode-back" in classes:
             return PageKind.SOURCE
     return None
 

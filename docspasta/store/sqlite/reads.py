@@ -78,12 +78,15 @@ def pages(db_path: str | os.PathLike[str] | None, job_id: str, *, status: str | 
 
 @dataclass(frozen=True)
 class PageContent:
+    """A completed page's metadata; its Markdown is read apart (`markdowns`), one page at a
+    time, so an export never holds every page's text at once."""
+
+    id: int
     url: str
     title: str
     depth: int
     quality: int
     quality_reasons: tuple[str, ...]
-    markdown: str
     seq: int
     words: int = 0
     tokens: int = 0
@@ -91,31 +94,25 @@ class PageContent:
     fidelity: dict[str, int] | None = None
     block_hashes: tuple[str, ...] = ()
     content_hash: str | None = None
-    id: int = 0
 
 
-def completed_pages(
-    db_path: str | os.PathLike[str] | None, job_id: str, *, with_markdown: bool = True
-) -> Iterator[PageContent]:
-    """Completed pages in crawl order, streamed one at a time; without their Markdown
-    (`markdown` is "") when `with_markdown` is false, for exports that read it later
-    page by page (`markdowns`) instead of holding every page at once."""
-    markdown = "markdown" if with_markdown else "'' AS markdown"
+def completed_pages(db_path: str | os.PathLike[str] | None, job_id: str) -> Iterator[PageContent]:
+    """Completed pages' metadata in crawl order, streamed one at a time."""
     with reader(db_path) as conn:
         cursor = conn.execute(
-            f"SELECT id, url, title, depth, quality, quality_reasons, {markdown}, seq, words, tokens, extractor, "
+            "SELECT id, url, title, depth, quality, quality_reasons, seq, words, tokens, extractor, "
             "fidelity, block_hashes, content_hash FROM pages "
             "WHERE job_id = ? AND status = 'completed' ORDER BY seq",
             (job_id,),
         )
         for row in cursor:
             yield PageContent(
+                id=row["id"],
                 url=row["url"],
                 title=row["title"] or row["url"],
                 depth=row["depth"],
                 quality=row["quality"] or 0,
                 quality_reasons=tuple(json.loads(row["quality_reasons"] or "[]")),
-                markdown=row["markdown"] or "",
                 seq=row["seq"],
                 words=row["words"] or 0,
                 tokens=row["tokens"] or 0,
@@ -123,7 +120,6 @@ def completed_pages(
                 fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
                 block_hashes=tuple(json.loads(row["block_hashes"] or "[]")),
                 content_hash=row["content_hash"],
-                id=row["id"],
             )
 
 

@@ -10,23 +10,22 @@ stored). A finished job's result is read back from the store, like everything el
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .crawl.engine import ProgressCallback, run_job
 from .errors import InvalidSettingError
 from .exports.export import paste_text
 from .guard import GuardAudience, guard_hint
+from .records import JobRecord, JobStatus
 from .settings import CrawlSettings
-from .store.sqlite.writer import JobRecord, Store
+from .store import DbSpec, open_async_writer, open_reader
 
 
 @dataclass(frozen=True)
 class JobResult:
     job_id: str
-    status: str
+    status: JobStatus
     start_url: str
     discovered: int
     completed: int
@@ -34,14 +33,14 @@ class JobResult:
     skipped: int
     run_seconds: float
     error: str | None
-    db_path: Path
+    db: str  # the store it is in, as --db takes it
 
     @property
     def pages_per_second(self) -> float:
         return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
 
     @classmethod
-    def of(cls, job: JobRecord, db_path: Path, *, audience: GuardAudience = "api") -> JobResult:
+    def of(cls, job: JobRecord, db: str, *, audience: GuardAudience = "api") -> JobResult:
         """The result of a finished job; a refusal by the address guard says how to open it,
         in the words of the caller (`audience`: the API's arguments or the CLI's flags)."""
         return cls(
@@ -54,12 +53,12 @@ class JobResult:
             job.skipped,
             job.run_seconds,
             job.error + guard_hint(job.error, audience) if job.error else None,
-            db_path,
+            db,
         )
 
     def paste(self, *, threshold: int | None = None) -> str:
         """The paste, built from the store with the job's (or the given) quality threshold."""
-        return paste_text(self.db_path, self.job_id, threshold=threshold)
+        return paste_text(open_reader(self.db), self.job_id, threshold=threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,47 +72,39 @@ class JobResult:
             "seconds": round(self.run_seconds, 3),
             "pages_per_second": round(self.pages_per_second, 2),
             "error": self.error,
-            "db": str(self.db_path),
+            "db": self.db,
         }
 
 
 async def crawl_async(
     url: str,
     *,
-    db: str | os.PathLike[str] | None = None,
+    db: DbSpec = None,
     on_progress: ProgressCallback | None = None,
     **settings: Any,
 ) -> JobResult:
     """Crawl `url` with the given CrawlSettings fields; return when the job ends."""
     crawl_settings = CrawlSettings.from_dict({"url": url, **settings})
-    store = Store(db)
-    try:
-        job_id = store.create_job(crawl_settings)
+    async with open_async_writer(db) as store:
+        job_id = await store.create_job(crawl_settings)
         job = await run_job(store, job_id, on_progress=on_progress)
-        return JobResult.of(job, store.path)
-    finally:
-        store.close()
+        return JobResult.of(job, store.location)
 
 
-async def resume_async(
-    job_id: str, *, db: str | os.PathLike[str] | None = None, on_progress: ProgressCallback | None = None
-) -> JobResult:
+async def resume_async(job_id: str, *, db: DbSpec = None, on_progress: ProgressCallback | None = None) -> JobResult:
     """Continue an interrupted, paused or crashed job where it stopped."""
-    store = Store(db)
-    try:
+    async with open_async_writer(db) as store:
         job = await run_job(store, job_id, on_progress=on_progress)
-        return JobResult.of(job, store.path)
-    finally:
-        store.close()
+        return JobResult.of(job, store.location)
 
 
-def crawl(url: str, *, db: str | os.PathLike[str] | None = None, **settings: Any) -> JobResult:
+def crawl(url: str, *, db: DbSpec = None, **settings: Any) -> JobResult:
     """Blocking form of `crawl_async` (do not call from a running event loop)."""
     CrawlSettings.from_dict({"url": url, **settings})  # fail fast, before any loop or file
     return asyncio.run(crawl_async(url, db=db, **settings))
 
 
-def resume(job_id: str, *, db: str | os.PathLike[str] | None = None) -> JobResult:
+def resume(job_id: str, *, db: DbSpec = None) -> JobResult:
     return asyncio.run(resume_async(job_id, db=db))
 
 
@@ -121,7 +112,7 @@ async def compare_async(
     url: str,
     variants: list[str],
     *,
-    db: str | os.PathLike[str] | None = None,
+    db: DbSpec = None,
     mode: str = "sequential",
     **settings: Any,
 ) -> str:
@@ -131,10 +122,7 @@ async def compare_async(
     if mode not in MODES:
         raise InvalidSettingError("mode", mode, "sequential or parallel")
     built = build_variants(url, settings, variants)
-    store = Store(db)
-    try:
-        comparison_id, job_ids = store.create_comparison(built[0][1].url, built, mode=mode)
+    async with open_async_writer(db) as store:
+        comparison_id, job_ids = await store.create_comparison(built[0][1].url, built, mode=mode)
         await run_comparison(store, job_ids, mode=mode)
         return comparison_id
-    finally:
-        store.close()

@@ -11,8 +11,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
 import click
@@ -22,9 +21,9 @@ from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
 from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
+from .records import JobRecord, JobStatus, JobStep
 from .settings import CrawlSettings, cli_flags, field_docs, setting_field
-from .store.sqlite.reads import list_jobs
-from .store.sqlite.writer import Store, resolve_db_path
+from .store import DbSpec, StoreReader, StoreWriter, open_async_writer, open_reader, open_writer, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -34,7 +33,7 @@ DOCS = field_docs()
 
 db_option = click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
     default=None,
     help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).",
 )
@@ -93,7 +92,7 @@ def main() -> None:
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def crawl(url: str, db: Path | None, out: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
+def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
     """Crawl URL and store every page's Markdown; print a summary."""
     if as_json and out == "-":
         raise BadInput("--json and --out - both write to stdout; choose one")
@@ -101,10 +100,9 @@ def crawl(url: str, db: Path | None, out: str | None, as_json: bool, quiet: bool
     if "headers" in values:
         values["headers"] = [_parse_header(h) for h in values["headers"]]
     settings = _settings({"url": url, **values})
-    with _store(db) as store:
+    with _writer(db) as store:
         job_id = store.create_job(settings)
-        code = _run(store, job_id, out=out, as_json=as_json, quiet=quiet)
-    sys.exit(code)
+    sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
 
 
 @main.command()
@@ -113,12 +111,12 @@ def crawl(url: str, db: Path | None, out: str | None, as_json: bool, quiet: bool
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: bool) -> None:
+def resume(job_id: str, db: str | None, out: str | None, as_json: bool, quiet: bool) -> None:
     """Continue an interrupted, paused or crashed job where it stopped."""
-    _require_database(db)
-    with _store(db) as store:
+    _existing(db)
+    with _writer(db) as store:
         _require_job(store, job_id)
-        sys.exit(_run(store, job_id, out=out, as_json=as_json, quiet=quiet))
+    sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
 
 
 @main.command()
@@ -145,10 +143,10 @@ def resume(job_id: str, db: Path | None, out: str | None, as_json: bool, quiet: 
     "discovery order; url: URL paths, a directory's index first.",
 )
 def export(
-    job_id: str, db: Path | None, fmt: str, out: str, threshold: int | None, max_tokens: int | None, order: str
+    job_id: str, db: str | None, fmt: str, out: str, threshold: int | None, max_tokens: int | None, order: str
 ) -> None:
     """Write a job's paste or another export to FILE or stdout."""
-    _require_database(db)
+    _existing(db)
     if fmt == "zip" and out == "-" and sys.stdout.isatty():
         raise BadInput("--format zip writes a binary archive; give --out FILE")
     result = _write_out(
@@ -218,7 +216,7 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
 @guard_options
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None, as_json: bool,
+def compare(url: str, variants: tuple[str, ...], parallel: bool, db: str | None, as_json: bool,
             **options: Any) -> None:  # fmt: skip
     """Crawl URL under 2-4 variants of the settings and print them side by side."""
     from .api import compare_async
@@ -234,7 +232,7 @@ def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None
     except KeyboardInterrupt:
         click.echo("interrupted; each variant is a job you can resume (docspasta jobs)", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    metrics = comparison_metrics(db, comparison_id)
+    metrics = comparison_metrics(open_reader(db), comparison_id)
     best = best_variant(metrics)
     if as_json:
         click.echo(json.dumps({"comparison": comparison_id, "best": best, "rule": COMPARISON_RULE,
@@ -252,15 +250,16 @@ def compare(url: str, variants: tuple[str, ...], parallel: bool, db: Path | None
 @main.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
-def jobs(db: Path | None, as_json: bool) -> None:
+def jobs(db: str | None, as_json: bool) -> None:
     """List the jobs in the database, newest first."""
+    reader = open_reader(db)
     try:
-        records = list_jobs(db) if resolve_db_path(db).exists() else []
+        records = reader.list_jobs() if reader.exists() else []
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
     if as_json:
-        path = resolve_db_path(db)
-        rows = [JobResult.of(j, path, audience="cli").to_dict() | {"created_at": j.created_at} for j in records]
+        rows = [JobResult.of(j, reader.location, audience="cli").to_dict() | {"created_at": j.created_at}
+                for j in records]  # fmt: skip
         click.echo(json.dumps(rows, indent=2))
         return
     if not records:
@@ -294,9 +293,9 @@ def _parse_header(text: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def _store(db: Path | None):
+def _writer(db: DbSpec) -> Iterator[StoreWriter]:
     try:
-        store = Store(db)
+        store = open_writer(db)
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
     try:
@@ -305,22 +304,30 @@ def _store(db: Path | None):
         store.close()
 
 
-def _require_database(db: Path | None) -> None:
-    if not resolve_db_path(db).exists():
-        raise BadInput(f"no docspasta database at {resolve_db_path(db)} yet; start a crawl first")
+def _existing(db: DbSpec) -> StoreReader:
+    """A reader of a store that is there (reading never creates one)."""
+    reader = open_reader(db)
+    if not reader.exists():
+        raise BadInput(f"no docspasta database at {reader.location} yet; start a crawl first")
+    return reader
 
 
-def _require_job(store: Store, job_id: str) -> None:
+def _require_job(store: StoreWriter, job_id: str) -> None:
     try:
         store.job(job_id)
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
 
 
-def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bool) -> int:
+async def _run_job(db: DbSpec, job_id: str, bar: ProgressBar | None) -> JobRecord:
+    async with open_async_writer(db) as store:
+        return await run_job(store, job_id, on_progress=bar.update if bar else None)
+
+
+def _run(db: DbSpec, job_id: str, *, out: str | None, as_json: bool, quiet: bool) -> int:
     bar = None if quiet else ProgressBar(sys.stderr)
     try:
-        job = asyncio.run(run_job(store, job_id, on_progress=bar.update if bar else None))
+        job = asyncio.run(_run_job(db, job_id, bar))
     except KeyboardInterrupt:
         if bar:
             bar.done()
@@ -332,14 +339,14 @@ def _run(store: Store, job_id: str, *, out: str | None, as_json: bool, quiet: bo
         raise BadInput(str(exc)) from None
     if bar:
         bar.done()
-    result = JobResult.of(job, store.path, audience="cli")
+    result = JobResult.of(job, resolve(db), audience="cli")
     if out is not None and job.completed:  # no token count: nothing shows it, and the tokenizer costs 150 MB
-        _write_out(out, store.path, job_id, "paste", count_tokens=False)
+        _write_out(out, db, job_id, "paste", count_tokens=False)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         _print_summary(result)
-    return EXIT_OK if job.status == "completed" else EXIT_FAILED
+    return EXIT_OK if job.status == JobStatus.COMPLETED else EXIT_FAILED
 
 
 def _print_summary(r: JobResult) -> None:
@@ -350,17 +357,18 @@ def _print_summary(r: JobResult) -> None:
     click.echo(line, err=True)
     if r.error:
         click.echo(f"error: {r.error}", err=True)
-    if r.status == "completed":
+    if r.status == JobStatus.COMPLETED:
         click.echo(f"paste: docspasta export {r.job_id} --out paste.md", err=True)
 
 
-def _write_out(out: str, db: Path | None, job_id: str, fmt: str, **options: Any) -> ExportSummary:
+def _write_out(out: str, db: DbSpec, job_id: str, fmt: str, **options: Any) -> ExportSummary:
     """Stream an export to stdout (`-`) or to a file, which is replaced only once it is whole."""
+    reader = open_reader(db)
     try:
         if out != "-":
-            return export_to_file(out, db, job_id, fmt, **options)
+            return export_to_file(out, reader, job_id, fmt, **options)
         sys.stdout.flush()
-        summary = write_export(sys.stdout.buffer, db, job_id, fmt, **options)
+        summary = write_export(sys.stdout.buffer, reader, job_id, fmt, **options)
         sys.stdout.buffer.flush()
         return summary
     except ExportWriteError as exc:
@@ -382,7 +390,7 @@ class ProgressBar:
 
     def update(self, p: Progress) -> None:
         now = time.monotonic()
-        if not self.tty and now - self._last < 2.0 and p.step != "done":
+        if not self.tty and now - self._last < 2.0 and p.step != JobStep.DONE:
             return
         self._last = now
         planned = max(1, min(p.max_pages, p.completed + p.queued))

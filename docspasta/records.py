@@ -1,13 +1,22 @@
-"""The names every package shares: statuses, steps, strategies, page kinds.
+"""The names and records every package shares: statuses, steps, strategies, page kinds,
+and the dataclasses the store takes and hands out.
 
-Each is a StrEnum whose values are the strings stored in the `jobs` and `pages` tables
-and printed by `--json`: other tools read them, so the values never change. Members
-compare equal to their strings (`JobStatus.COMPLETED == "completed"`).
+Each enum is a StrEnum whose values are the strings stored in the `jobs` and `pages`
+tables and printed by `--json`: other tools read them, so the values never change.
+Members compare equal to their strings (`JobStatus.COMPLETED == "completed"`).
+The dataclasses are plain values: no I/O, no database rows (each store backend turns
+its rows into these).
 """
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import CrawlSettings
 
 
 class JobStatus(StrEnum):
@@ -21,6 +30,7 @@ class JobStatus(StrEnum):
 
 
 ACTIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+RESUMABLE_JOB_STATUSES = (JobStatus.INTERRUPTED, JobStatus.PAUSED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class JobStep(StrEnum):
@@ -30,12 +40,30 @@ class JobStep(StrEnum):
     DONE = "done"
 
 
+class Control(StrEnum):
+    """A request, stored on the job, to whoever runs it (works across processes)."""
+
+    CANCEL = "cancel"
+    PAUSE = "pause"
+
+
 class PageStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class FoundBy(StrEnum):
+    """How a page entered the frontier (`pages.found_by`)."""
+
+    START = "start"
+    LINK = "link"
+    SITEMAP = "sitemap"
+    REFRESH = "refresh"  # a prompt <meta http-equiv=refresh>
+    CANONICAL = "canonical"  # a page's rel=canonical URL
+    ALIAS = "alias"  # a redirect's target, recorded so no later link fetches it again
 
 
 class StrategyName(StrEnum):
@@ -59,3 +87,146 @@ class PageKind(StrEnum):
     SEARCH = "search"
     SOURCE = "source"  # highlighted source listing (Sphinx viewcode, rustdoc src, Javadoc src-html)
     PRINT = "print"  # the whole book on one page
+
+
+# -- what the store takes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A page the frontier handed out, under a lease."""
+
+    page_id: int
+    url: str
+    depth: int
+    retries: int
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A URL to add to the frontier: `pending`, or `skipped` with the reason."""
+
+    url: str
+    url_key: str
+    depth: int
+    discovered_from: str | None
+    found_by: FoundBy
+    status: PageStatus
+    reason: str | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What happened to one claimed page; the store's `commit_batch` writes it."""
+
+    page_id: int
+    url: str
+    status: PageStatus  # completed | failed | skipped
+    reason: str | None = None
+    final_url: str | None = None
+    final_key: str | None = None
+    depth: int = 0
+    http_status: int | None = None
+    content_type: str | None = None
+    fetch_ms: float | None = None
+    extract_ms: float | None = None
+    bytes: int | None = None
+    title: str | None = None
+    markdown: str | None = None
+    quality: int | None = None
+    quality_reasons: tuple[str, ...] = ()
+    content_hash: str | None = None
+    words: int | None = None
+    html_gz: builtins.bytes | None = None  # `bytes` is also a field of this class
+    retries: int = 0
+    extractor: str | None = None
+    tokens: int | None = None
+    sketch: tuple[int, ...] | None = None
+    block_hashes: tuple[str, ...] = ()
+    fidelity: dict[str, int] | None = None
+    duplicate_of: str | None = None
+    canonical_key: str | None = None  # dedup key of the page's rel=canonical URL, when it names another URL
+    next_url: str | None = None  # the generator's "next page" link: the site's reading order
+    prev_url: str | None = None  # its "previous page" link
+    page_kind: PageKind | None = None  # a generated page's kind (index, search, source, print)
+    links: list[NewLink] = field(default_factory=list)
+
+
+# -- what the store hands out ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    status: JobStatus
+    step: JobStep
+    settings: CrawlSettings
+    start_url: str
+    scope_host: str | None
+    scope_prefix: str | None
+    site_title: str | None
+    discovered: int
+    queued: int
+    completed: int
+    failed: int
+    skipped: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    heartbeat_at: float | None
+    run_seconds: float
+    worker: str | None
+    owner: str | None
+    control: Control | None
+    error: str | None
+    comparison_id: str | None = None
+    label: str | None = None
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """A completed page's metadata; its Markdown is read apart (`StoreReader.markdowns`),
+    one page at a time, so an export never holds every page's text at once."""
+
+    id: int
+    url: str
+    title: str
+    depth: int
+    quality: int
+    quality_reasons: tuple[str, ...]
+    seq: int
+    words: int = 0
+    tokens: int = 0
+    extractor: str | None = None
+    fidelity: dict[str, int] | None = None
+    block_hashes: tuple[str, ...] = ()
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class PageDetail:
+    """One page as the dashboard's preview shows it."""
+
+    url: str
+    title: str
+    status: PageStatus
+    reason: str | None
+    quality: int | None
+    quality_reasons: tuple[str, ...]
+    markdown: str
+    fidelity: dict[str, int] | None = None
+    extractor: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    id: str
+    start_url: str
+    mode: str
+    created_at: float
+    jobs: list[tuple[str, JobRecord]]  # (label, job), oldest crawl first

@@ -1,9 +1,11 @@
 """CrawlSettings: every knob of a crawl, validated once, documented once.
 
-Each field carries its own documentation and bounds in `metadata`, so the CLI help,
-the README table and the dashboard read the same text, and a test checks that no
-field is undocumented. Construction validates; an invalid value raises
-InvalidSettingError naming the field, the value and what is allowed.
+Each field carries in its `metadata` its documentation, bounds, CLI flag and, when the
+New-crawl form shows it, its label: the CLI's options (`cli.setting_options`), the
+form's fields (`form_fields`, rendered by `ui/crawl_form.py`) and the README table all
+come from here, so a new setting is one edit here plus its use. Construction validates;
+an invalid value raises InvalidSettingError naming the field, the value and what is
+allowed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidSettingError
@@ -34,23 +37,36 @@ def _f(
     hi: float | None = None,
     metavar: str | None = None,
     envvar: str | None = None,
+    label: str | None = None,
+    choices: tuple[str, ...] = (),
+    step: float | None = None,
+    placeholder: str | None = None,
     **kw: Any,
 ) -> Any:
-    """A setting: its default, its documentation, its bounds and its CLI flag, in one place.
-    A flag spelled `--no-...` turns a setting that defaults to true off."""
-    metadata = {"doc": doc, "lo": lo, "hi": hi, "flag": flag, "metavar": metavar, "envvar": envvar}
+    """A setting: its default, its documentation, its bounds, its CLI flag and (if the
+    form shows it) its label, in one place. A flag spelled `--no-...` turns a setting
+    that defaults to true off; `choices` make the form's field a select box."""
+    metadata = {"doc": doc, "lo": lo, "hi": hi, "flag": flag, "metavar": metavar, "envvar": envvar,
+                "label": label, "choices": choices, "step": step, "placeholder": placeholder}  # fmt: skip
     return field(default=default, metadata=metadata, **kw)
 
 
 @dataclass(frozen=True)
 class CrawlSettings:
-    url: str = field(metadata={"doc": "Start URL: an absolute http:// or https:// URL."})
+    url: str = field(
+        metadata={
+            "doc": "Start URL: an absolute http:// or https:// URL.",
+            "label": "Documentation URL",
+            "placeholder": "https://docs.example.org/",
+        }  # fmt: skip
+    )
     max_pages: int = _f(
         50,
         "Stop after this many completed pages (exact; failed, skipped and duplicate pages do not count).",
         lo=1,
         hi=100_000,
         flag="--max-pages",
+        label="Max pages",
     )
     max_depth: int = _f(
         2,
@@ -58,8 +74,11 @@ class CrawlSettings:
         lo=0,
         hi=100,
         flag="--depth",
+        label="Max depth",
     )
-    concurrency: int = _f(8, "Fetches in flight at once for the job.", lo=1, hi=256, flag="--concurrency")
+    concurrency: int = _f(
+        8, "Fetches in flight at once for the job.", lo=1, hi=256, flag="--concurrency", label="Concurrency"
+    )
     per_host_concurrency: int = _f(
         8,
         "Fetches in flight to one host at once (httpx slows down beyond a few).",
@@ -68,7 +87,12 @@ class CrawlSettings:
         flag="--per-host-concurrency",
     )
     batch_size: int = _f(
-        20, "Pages claimed from the frontier and committed to the store together.", lo=1, hi=1000, flag="--batch-size"
+        20,
+        "Pages claimed from the frontier and committed to the store together.",
+        lo=1,
+        hi=1000,
+        flag="--batch-size",
+        label="Batch size",
     )
     quality_threshold: int = _f(
         20,
@@ -76,6 +100,7 @@ class CrawlSettings:
         lo=0,
         hi=100,
         flag="--threshold",
+        label="Quality threshold",
     )
     timeout: float = _f(
         10.0,
@@ -83,6 +108,8 @@ class CrawlSettings:
         lo=0.1,
         hi=600,
         flag="--timeout",
+        label="Per-page timeout (s)",
+        step=0.5,
     )
     retries: int = _f(
         2,
@@ -103,9 +130,16 @@ class CrawlSettings:
         "Glob patterns for URL paths to keep (any match keeps); `*` stays in one segment, `**` crosses them.",
         flag="--include",
         metavar="GLOB",
+        label="Include patterns (one per line)",
+        placeholder="/docs/**",
     )
     exclude: tuple[str, ...] = _f(
-        (), "Glob patterns for URL paths to drop; exclusion wins over inclusion.", flag="--exclude", metavar="GLOB"
+        (),
+        "Glob patterns for URL paths to drop; exclusion wins over inclusion.",
+        flag="--exclude",
+        metavar="GLOB",
+        label="Exclude patterns (one per line)",
+        placeholder="**/changelog*",
     )
     scope_prefix: str | None = _f(
         None,
@@ -126,9 +160,14 @@ class CrawlSettings:
         "Frontier order. One of: " + ", ".join(STRATEGIES) + ".",
         flag="--strategy",
         metavar="|".join(StrategyName),
+        label="Strategy",
+        choices=STRATEGIES,
     )
     ignore_robots: bool = _f(
-        False, "Do not obey robots.txt rules and Crawl-delay (only for sites you own).", flag="--ignore-robots"
+        False,
+        "Do not obey robots.txt rules and Crawl-delay (only for sites you own).",
+        flag="--ignore-robots",
+        label="Ignore robots.txt (only for a site you own)",
     )
     allow_private: bool = _f(
         False,
@@ -136,6 +175,7 @@ class CrawlSettings:
         "input). Never on when the dashboard is hosted.",
         flag="--allow-private",
         envvar="DOCSPASTA_ALLOW_PRIVATE",
+        label="Allow private/local addresses",
     )
     allow_hosts: tuple[str, ...] = _f(
         (),
@@ -151,6 +191,7 @@ class CrawlSettings:
         "Also crawl and export generated pages: indexes, search pages, source listings, print views (skipped by "
         "default, never fetched when the URL tells; a source listing comes out as one fenced code block).",
         flag="--include-generated",
+        label="Include generated pages (indexes, search, source listings)",
     )
     processing: str = _f(
         "batched",
@@ -158,6 +199,8 @@ class CrawlSettings:
         "commit one page at a time (same concurrency).",
         flag="--processing",
         metavar="|".join(ProcessingMode),
+        label="Processing",
+        choices=PROCESSING_MODES,
     )
     max_bytes: int = _f(
         10 * 1024 * 1024,
@@ -240,6 +283,57 @@ PRESETS: dict[str, dict[str, Any]] = {
 def cli_flags() -> dict[str, str]:
     """Each setting's CLI flag (`URL` for the start URL): errors name what the user typed."""
     return {f.name: f.metadata.get("flag", "URL") for f in dataclasses.fields(CrawlSettings)}
+
+
+class Widget(StrEnum):
+    """How the New-crawl form asks for a setting (from its type and choices)."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    SELECT = "select"
+    CHECKBOX = "checkbox"
+    LINES = "lines"  # a tuple of strings, one a line
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of the New-crawl form, made from a setting's metadata."""
+
+    name: str
+    label: str
+    widget: Widget
+    doc: str
+    default: Any  # as the widget holds it (lines joined, no URL)
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+    placeholder: str | None = None
+
+
+def form_fields() -> list[FormField]:
+    """The form's fields, in settings order: every setting that has a label."""
+    fields = []
+    for f in dataclasses.fields(CrawlSettings):
+        meta, kind = f.metadata, str(f.type)
+        if not meta.get("label"):
+            continue
+        if meta.get("choices"):
+            widget = Widget.SELECT
+        elif kind == "bool":
+            widget = Widget.CHECKBOX
+        elif kind.startswith("tuple"):
+            widget = Widget.LINES
+        elif kind in ("int", "float"):
+            widget = Widget.NUMBER
+        else:
+            widget = Widget.TEXT
+        default = f.default if f.default is not dataclasses.MISSING else ""
+        if widget == Widget.LINES:
+            default = "\n".join(default)
+        fields.append(FormField(f.name, meta["label"], widget, meta["doc"], default, meta.get("lo"), meta.get("hi"),
+                                meta.get("step"), meta.get("choices", ()), meta.get("placeholder")))  # fmt: skip
+    return fields
 
 
 def setting_field(name: str) -> dataclasses.Field[Any]:

@@ -10,6 +10,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fixture_server import FixtureServer  # noqa: E402
 
+# Settings for crawling the fixture sites on 127.0.0.1: answers come in milliseconds, so a
+# short timeout and no retries keep a failing case fast. Files add what they test on top.
+FAST: dict = {"timeout": 1.0, "retries": 0}
+
 
 @pytest.fixture
 def site():
@@ -34,6 +38,6 @@ def wait_until(predicate, timeout: float = 30.0, *, what: str = "the condition",
 
 def pages_by_path(db_path, job_id: str, base: str) -> dict[str, dict]:
     """A job's page rows keyed by URL with `base` taken off the front (e.g. '/docs/a.html')."""
-    from docspasta.store.sqlite.reads import pages
+    from docspasta.store import open_reader
 
-    return {row["url"].removeprefix(base): row for row in pages(db_path, job_id)}
+    return {row["url"].removeprefix(base): row for row in open_reader(db_path).pages(job_id)}

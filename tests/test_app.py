@@ -13,8 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from docspasta import CrawlSettings
 from docspasta.crawl.runner import get_runner
-from docspasta.store.sqlite.reads import get_job, list_jobs, pages
-from docspasta.store.sqlite.writer import Store
+from docspasta.store import open_reader, open_writer
 
 ROOT = Path(__file__).parent.parent
 APP = str(ROOT / "app.py")
@@ -40,7 +39,11 @@ def new_app(**query: str) -> AppTest:
 
 
 def wait_done(db: Path, job_id: str, timeout: float = 60) -> None:
-    wait_until(lambda: get_job(db, job_id).status not in ("pending", "running"), timeout, what=f"job {job_id} to end")
+    wait_until(
+        lambda: open_reader(db).get_job(job_id).status not in ("pending", "running"),
+        timeout,
+        what=f"job {job_id} to end",
+    )
 
 
 def start(at: AppTest, url: str, *, allow_private: bool = True, **fields) -> AppTest:
@@ -66,7 +69,7 @@ def texts(at: AppTest) -> str:
 def test_start_watch_inspect_and_take_the_paste(site, app_db):
     at = start(new_app(), site.url("/docs/index.html"))
     assert not at.exception and not at.error
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     assert at.query_params["job"] == [job.id] or at.query_params["job"] == job.id
     wait_done(app_db, job.id)
     at.run()
@@ -106,7 +109,7 @@ def test_invalid_input_is_shown_by_its_field_and_nothing_is_submitted(app_db):
     assert [e.value for e in at.error] == [
         "url: 'ftp://example.org/docs/' is not allowed; expected an http:// or https:// URL (got ftp://)"
     ]
-    assert not app_db.exists() or list_jobs(app_db) == []
+    assert not app_db.exists() or open_reader(app_db).list_jobs() == []
     assert "job" not in at.query_params
 
 
@@ -121,14 +124,18 @@ def test_presets_fill_batch_concurrency_and_timeout(app_db):
 
 def test_a_link_reopens_the_job_from_the_store(site, app_db):
     start(new_app(), site.url("/docs/guide/index.html"))
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     st.cache_resource.clear()  # as after a server restart: nothing in memory but the store
     again = new_app(job=job.id)
     assert not again.exception
     assert again.get("progress")[0].value == 100
     # the record read after the job ended, never the snapshot taken at submission
-    assert {m.label: m.value for m in again.metric}["Completed"] == str(get_job(app_db, job.id).completed) == "5"
+    assert (
+        {m.label: m.value for m in again.metric}["Completed"]
+        == str(open_reader(app_db).get_job(job.id).completed)
+        == "5"
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,7 @@ def test_failing_start_pages_end_with_a_clear_message(site, app_db, path, messag
     else:
         url = site.url(path)
     at = start(new_app(), url)
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     at.run()
     assert not at.exception
@@ -155,22 +162,22 @@ def test_failing_start_pages_end_with_a_clear_message(site, app_db, path, messag
 def test_cancel_from_the_job_view(app_db):
     with FixtureServer(delay=0.2) as slow:
         at = start(new_app(), slow.url("/docs/index.html"), f_concurrency=2, f_batch_size=2, f_max_depth=3)
-        [job] = list_jobs(app_db)
+        [job] = open_reader(app_db).list_jobs()
         deadline = time.monotonic() + 30
-        while get_job(app_db, job.id).completed < 1:
+        while open_reader(app_db).get_job(job.id).completed < 1:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         at.run()
         at.button(key="jv_cancel").click().run()
         wait_done(app_db, job.id)
-    assert get_job(app_db, job.id).status == "cancelled"
+    assert open_reader(app_db).get_job(job.id).status == "cancelled"
     at.run()
     assert at.button(key="jv_resume")  # a cancelled job can be taken up again
 
 
 def test_jobs_page_lists_opens_and_deletes(site, app_db):
     start(new_app(), site.url("/docs/guide/index.html"))
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     page = AppTest.from_file(JOBS_PAGE, default_timeout=30).run()
     assert not page.exception
@@ -178,13 +185,13 @@ def test_jobs_page_lists_opens_and_deletes(site, app_db):
     assert list(table["job"]) == [job.id] and list(table["status"]) == ["completed"]
     assert page.get("download_button")
     page.button(key="jobs_delete").click().run()
-    assert list_jobs(app_db) == []
+    assert open_reader(app_db).list_jobs() == []
     assert any("No crawls yet" in i.value for i in page.info)
 
 
 def test_hosted_visitors_see_only_their_own_jobs(site, app_db, monkeypatch):
     monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
-    with Store(app_db) as store:
+    with open_writer(app_db) as store:
         theirs = store.create_job(CrawlSettings(url=site.url("/docs/")), owner="someone-else")
     at = new_app(job=theirs)
     assert any(f"Cannot open job {theirs}" in e.value for e in at.error)
@@ -194,9 +201,9 @@ def test_hosted_visitors_see_only_their_own_jobs(site, app_db, monkeypatch):
     page.query_params["owner"] = token
     page.run()
     listed = list(frame_with(page, "start URL")["job"])
-    assert listed == [j.id for j in list_jobs(app_db, owner=token)] and listed
+    assert listed == [j.id for j in open_reader(app_db).list_jobs(owner=token)] and listed
     assert theirs not in listed
-    for job in list_jobs(app_db, owner=token):
+    for job in open_reader(app_db).list_jobs(owner=token):
         wait_done(app_db, job.id)
 
 
@@ -221,7 +228,7 @@ def test_strategy_and_processing_reach_the_job(site, app_db):
     at.selectbox(key="f_strategy").select("best-first")
     at.selectbox(key="f_processing").select("per-url")
     start(at, site.url("/docs/guide/index.html"))
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     assert (job.settings.strategy, job.settings.processing) == ("best-first", "per-url")
     wait_done(app_db, job.id)
 
@@ -238,7 +245,7 @@ def test_compare_page_runs_variants_and_shows_them_side_by_side(site, app_db):
     page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=best-first,processing=per-url")
     page.button(key="cmp_start").click().run()
     assert not page.exception and not page.error
-    jobs = list_jobs(app_db)
+    jobs = open_reader(app_db).list_jobs()
     assert len(jobs) == 2 and {j.label for j in jobs} == {"strategy=bfs", "strategy=best-first,processing=per-url"}
     for job in jobs:
         wait_done(app_db, job.id)
@@ -261,7 +268,7 @@ def test_compare_page_refuses_a_bad_variant(app_db):
         "variant 'strategy=sideways': strategy: 'sideways' is not allowed; expected one of bfs, dfs, sitemap-first, "
         "best-first"
     ]
-    assert not app_db.exists() or list_jobs(app_db) == []
+    assert not app_db.exists() or open_reader(app_db).list_jobs() == []
 
 
 def test_scope_preview_from_the_form_lists_kept_and_dropped_urls(site, app_db):
@@ -274,12 +281,12 @@ def test_scope_preview_from_the_form_lists_kept_and_dropped_urls(site, app_db):
     assert not at.exception and not at.error
     assert any("4 kept under /mapped/" in c.value for c in at.caption)
     assert "c.html  [drop: out of scope: excluded by **/c.html; sitemap]" in at.code[0].value
-    assert not app_db.exists() or list_jobs(app_db) == []  # a preview stores nothing
+    assert not app_db.exists() or open_reader(app_db).list_jobs() == []  # a preview stores nothing
 
 
 def test_the_address_guard_is_closed_until_the_box_is_ticked(site, app_db):
     at = start(new_app(), site.url("/docs/index.html"), allow_private=False)
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     at.run()
     [error] = [e.value for e in at.error]
@@ -293,7 +300,7 @@ def test_the_address_guard_is_closed_until_the_box_is_ticked(site, app_db):
 def test_a_hosted_refusal_says_public_sites_only(site, app_db, monkeypatch):
     monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
     at = start(new_app(), site.url("/docs/index.html"))
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     at.run()
     [error] = [e.value for e in at.error]
@@ -322,12 +329,12 @@ def test_hosted_dashboards_never_open_the_guard(site, app_db, monkeypatch):
         "allow_private: True is not allowed; expected false: this server is hosted, so private and local "
         "addresses stay closed"
     ]
-    assert list_jobs(app_db) == [] and site.fetched() == []
+    assert open_reader(app_db).list_jobs() == [] and site.fetched() == []
 
 
 def test_the_job_view_reads_in_the_sites_order_and_offers_url_order(site, app_db):
     at = start(new_app(), site.url("/book/index.html"), f_max_depth=3)
-    [job] = list_jobs(app_db)
+    [job] = open_reader(app_db).list_jobs()
     wait_done(app_db, job.id)
     at.run()
     assert not at.exception
@@ -341,7 +348,7 @@ def test_the_job_view_reads_in_the_sites_order_and_offers_url_order(site, app_db
     by_url = at.code[-1].value
     assert by_url.index("## C API") < by_url.index("## Tutorial")
     # generated pages are left out unless the form's box is ticked
-    reasons = {r["reason"] for r in pages(app_db, job.id)}
+    reasons = {r["reason"] for r in open_reader(app_db).pages(job.id)}
     assert "generated page (index)" in reasons
 
 

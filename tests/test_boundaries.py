@@ -16,6 +16,7 @@ ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "docspasta"
 DRIVERS = {"sqlite3", "sqlite_utils", "psycopg", "psycopg_pool"}
 NETWORK = {"httpx", "httpcore"}
+BACKENDS = {p.name for p in (PACKAGE / "store").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
 SQL = re.compile(
     r"\b(SELECT\s+.+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX))\b", re.I
 )
@@ -72,6 +73,8 @@ def test_boundaries(name, path):
         assert not reached & {"fetching", "store", "crawl", "exports", "ui"}, f"{name} imports {sorted(ours)}"
     if where != "store":
         assert not top(imported) & DRIVERS, f"{name} imports a database driver"
+        backends = sorted(n for n in ours if n.startswith("docspasta.store.") and n.split(".")[2] in BACKENDS)
+        assert not backends, f"{name} imports a store backend ({backends}); use docspasta.store's factory"
         sql = [line.strip() for line in path.read_text().splitlines() if SQL.search(line)]
         assert not sql, f"{name} writes SQL: {sql[:3]}"
     if where != "ui":
@@ -99,6 +102,7 @@ def test_the_boundary_check_sees_type_checking_and_function_level_imports(tmp_pa
     )
     names = imports_of("docspasta.extraction.probe", probe)
     assert "httpx" in names and "docspasta.store.sqlite.reads" in names
+    assert {"sqlite"} <= BACKENDS  # so the rule against importing a backend has something to catch
 
 
 def test_the_crawl_package_does_not_shadow_the_apis_crawl(tmp_path):
@@ -110,3 +114,41 @@ def test_the_crawl_package_does_not_shadow_the_apis_crawl(tmp_path):
     with pytest.raises(InvalidURLError, match="ftp://"):
         docspasta.crawl("ftp://example.org/", db=tmp_path / "x.db")
     assert not (tmp_path / "x.db").exists()
+
+
+def status_literals(path: Path) -> list[str]:
+    """String constants equal to a stored status, step or control value, used as one:
+    compared with (alone or in a tuple), or handed to a frame filter."""
+    from docspasta.records import Control, JobStatus, JobStep, PageStatus
+
+    stored = {v.value for enum in (JobStatus, PageStatus, JobStep, Control) for v in enum}
+    tree = ast.parse(path.read_text())
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and node.value in stored):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Tuple | ast.List | ast.Set):
+            parent = parents.get(parent)
+        frame_call = isinstance(parent, ast.Call) and getattr(parent.func, "attr", None) in ("is_in", "lit")
+        if isinstance(parent, ast.Compare) or frame_call:
+            found.append(f"{path.name}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_statuses_are_named_by_their_enums_not_spelled_out():
+    """records.py defines them; a migration is history and keeps the strings it was written with."""
+    allowed = {PACKAGE / "records.py", PACKAGE / "store" / "sqlite" / "migrations.py"}
+    found = [hit for _, path in ALL if path not in allowed for hit in status_literals(path)]
+    assert found == []
+
+
+def test_the_status_literal_check_finds_one(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        'if job.status in ("running", "x") or page == "skipped":\n'
+        '    df.filter(pl.col("status").is_in(["failed"]))\n'
+        'row = {"completed": 3}\n'  # a key that happens to be a status's name is not a status
+    )
+    assert sorted(status_literals(probe)) == ["probe.py:1: 'running'", "probe.py:1: 'skipped'", "probe.py:2: 'failed'"]

@@ -139,7 +139,7 @@ def test_crawl_watch_preview_and_download(dashboard, browser, tmp_path):
 
 
 def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
-    from docspasta.store.sqlite.reads import get_job, list_jobs, pages
+    from docspasta.store import open_reader
 
     db, port = tmp_path / "restart.db", _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -163,10 +163,10 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
                 box.press("Enter")
             page.get_by_role("button", name="Start crawl").click()
             page.wait_for_url("**job=*", timeout=30_000)
-            [job] = list_jobs(db)
+            [job] = open_reader(db).list_jobs()
             deadline = time.monotonic() + 60
-            while get_job(db, job.id).completed < 2:
-                assert time.monotonic() < deadline, get_job(db, job.id)  # status and error, if it ended
+            while open_reader(db).get_job(job.id).completed < 2:
+                assert time.monotonic() < deadline, open_reader(db).get_job(job.id)  # status and error, if it ended
                 time.sleep(0.05)
             second = browser.new_page()  # a second tab on the running job
             second.goto(page.url, wait_until="domcontentloaded")
@@ -174,9 +174,9 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
             second.close()
         finally:
             stop_dashboard(server, signal.SIGKILL)  # the server dies mid-crawl
-        at_kill = get_job(db, job.id)
+        at_kill = open_reader(db).get_job(job.id)
         assert at_kill.status == "running" and at_kill.completed < 11
-        kept = {p["url"] for p in pages(db, job.id, status="completed")}
+        kept = {p["url"] for p in open_reader(db).pages(job.id, status="completed")}
 
         server = start_dashboard(db, port)
         try:
@@ -184,6 +184,6 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
             page.locator('[role="progressbar"][aria-valuenow="100"]').wait_for(timeout=90_000)
         finally:
             stop_dashboard(server)
-    final = get_job(db, job.id)
+    final = open_reader(db).get_job(job.id)
     assert final.status == "completed" and final.completed == 11
-    assert kept <= {p["url"] for p in pages(db, job.id, status="completed")}
+    assert kept <= {p["url"] for p in open_reader(db).pages(job.id, status="completed")}

@@ -15,7 +15,7 @@ import pytest
 from fixture_server import FixtureServer
 
 from docspasta.errors import StoreError
-from docspasta.store.sqlite.reads import get_job, pages
+from docspasta.store import open_reader
 
 CLI = [sys.executable, "-m", "docspasta"]
 QUICK = ["--timeout", "1", "--retries", "1", "--quiet"]
@@ -156,8 +156,8 @@ def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
         job_id = _wait_for_progress(db, kill_after, proc)
         proc.kill()
         proc.wait(10)
-        before = {p["url"] for p in pages(db, job_id, status="completed")}
-        assert get_job(db, job_id).status == "running"  # as a crash leaves it
+        before = {p["url"] for p in open_reader(db).pages(job_id, status="completed")}
+        assert open_reader(db).get_job(job_id).status == "running"  # as a crash leaves it
         requests_before = len(slow.fetched())
 
         resumed = run("resume", job_id, "--db", str(db), "--json", "--quiet")
@@ -165,10 +165,10 @@ def test_sigkill_then_resume_stores_every_page_once(tmp_path, kill_after):
         refetched = {slow.url(p) for p in slow.fetched()[requests_before:]} & before
         assert not refetched, f"completed pages fetched again after resume: {refetched}"
 
-    job = get_job(db, job_id)
+    job = open_reader(db).get_job(job_id)
     assert job.status == "completed"
     assert job.completed == 11  # the same pages an uninterrupted depth-3 crawl stores
-    rows = pages(db, job_id)
+    rows = open_reader(db).pages(job_id)
     assert len({r["url"] for r in rows}) == len(rows)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -185,9 +185,9 @@ def test_ctrl_c_interrupts_with_130_and_resume_finishes(tmp_path):
         _, stderr = proc.communicate(timeout=30)
         assert proc.returncode == 130, stderr
         assert f"docspasta resume {job_id}" in stderr
-        assert get_job(db, job_id).status == "interrupted"
+        assert open_reader(db).get_job(job_id).status == "interrupted"
         assert run("resume", job_id, "--db", str(db), "--quiet").returncode == 0
-    assert get_job(db, job_id).completed == 11
+    assert open_reader(db).get_job(job_id).completed == 11
 
 
 def test_resume_of_unknown_job_is_bad_input(tmp_path):
@@ -196,4 +196,4 @@ def test_resume_of_unknown_job_is_bad_input(tmp_path):
     assert proc.returncode == 2 and "no docspasta database at" in proc.stderr
     assert not db.exists()
     with pytest.raises(StoreError):
-        get_job(tmp_path / "absent.db", "abc123")
+        open_reader(tmp_path / "absent.db").get_job("abc123")

@@ -12,8 +12,7 @@ from docspasta import InvalidSettingError, crawl_async
 from docspasta.api import compare_async
 from docspasta.crawl.compare import build_variants, parse_variant
 from docspasta.exports.analytics import best_variant, comparison_metrics, progress_frame, url_overlap
-from docspasta.store.sqlite.reads import get_comparison
-from docspasta.store.sqlite.writer import Store
+from docspasta.store import open_reader, open_writer
 
 CLI = [sys.executable, "-m", "docspasta"]
 
@@ -45,10 +44,10 @@ async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
         retries=0,
         allow_hosts=site.allow_hosts,
     )
-    comparison = get_comparison(db_path, comparison_id)
+    comparison = open_reader(db_path).get_comparison(comparison_id)
     assert [label for label, _ in comparison.jobs] == ["strategy=bfs", "strategy=best-first,processing=per-url"]
     assert [job.settings.strategy for _, job in comparison.jobs] == ["bfs", "best-first"]
-    metrics = comparison_metrics(db_path, comparison_id)
+    metrics = comparison_metrics(open_reader(db_path), comparison_id)
     assert metrics.height == 2 and list(metrics["pages"]) == [6, 6]
     for column in (
         "pages/s",
@@ -65,9 +64,9 @@ async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
         assert column in metrics.columns
     assert all(t is not None and t > 0 for t in metrics["time to first page s"])
     assert best_variant(metrics) in ("strategy=bfs", "strategy=best-first,processing=per-url")
-    progress = progress_frame(db_path, comparison_id)
+    progress = progress_frame(open_reader(db_path), comparison_id)
     assert progress.filter(progress["variant"] == "strategy=bfs").height == 6
-    overlap = url_overlap(db_path, comparison_id)
+    overlap = url_overlap(open_reader(db_path), comparison_id)
     assert site.url("/docs/index.html") in overlap["shared"]
     assert set(overlap["only"]) == {"strategy=bfs", "strategy=best-first,processing=per-url"}
 
@@ -85,10 +84,12 @@ async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
         mode="parallel",
         allow_hosts=site.allow_hosts,
     )
-    with Store(db_path) as store:
+    with open_writer(db_path) as store:
         store.add_to_comparison(comparison_id, earlier.job_id, "earlier crawl")
-    assert [label for label, _ in get_comparison(db_path, comparison_id).jobs][0] == "earlier crawl"  # oldest first
-    assert comparison_metrics(db_path, comparison_id).height == 3
+    assert [label for label, _ in open_reader(db_path).get_comparison(comparison_id).jobs][
+        0
+    ] == "earlier crawl"  # oldest first
+    assert comparison_metrics(open_reader(db_path), comparison_id).height == 3
 
 
 @pytest.mark.slow

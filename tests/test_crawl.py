@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import conftest
 import pytest
 
 from docspasta import crawl_async
 from docspasta.exports.export import paste_text
-from docspasta.store.sqlite.reads import get_job, pages
+from docspasta.store import open_reader
 
-FAST = {"timeout": 1.0, "retries": 1, "concurrency": 8, "batch_size": 5}
+FAST = {**conftest.FAST, "retries": 1, "concurrency": 8, "batch_size": 5}
 
 
 def by_path(db_path, job_id, base):
-    return {p["url"].removeprefix(base): p for p in pages(db_path, job_id)}
+    return {p["url"].removeprefix(base): p for p in open_reader(db_path).pages(job_id)}
 
 
 async def test_full_crawl_records_every_outcome(site, db_path):
@@ -60,7 +61,7 @@ async def test_full_crawl_records_every_outcome(site, db_path):
     assert rows["/outside/page.html"]["reason"] == "out of scope: outside /docs/"
     assert rows["https://example.org/elsewhere"]["reason"] == "out of scope: other host"
     # counters kept by triggers agree with the rows
-    job = get_job(db_path, result.job_id)
+    job = open_reader(db_path).get_job(result.job_id)
     assert (job.completed, job.failed, job.skipped, job.discovered) == (
         len(completed),
         sum(r["status"] == "failed" for r in rows.values()),
@@ -150,7 +151,7 @@ async def test_scope_defaults_to_the_start_pages_directory(site, db_path):
     assert all(p.startswith("/docs/guide/") for p in completed)
     assert "/docs/guide/advanced/deep.html" in completed
     assert rows["/docs/index.html"]["reason"] == "out of scope: outside /docs/guide/"
-    assert get_job(db_path, result.job_id).scope_prefix == "/docs/guide/"
+    assert open_reader(db_path).get_job(result.job_id).scope_prefix == "/docs/guide/"
 
 
 async def test_a_failed_start_page_fails_the_job_with_its_reason(site, db_path):
@@ -174,7 +175,7 @@ async def test_the_paste_has_a_title_contents_and_one_section_per_page(site, db_
     result = await crawl_async(
         site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_depth=2, **FAST
     )
-    paste = paste_text(db_path, result.job_id, threshold=0, order="url")
+    paste = paste_text(open_reader(db_path), result.job_id, threshold=0, order="url")
     lines = paste.splitlines()
     assert lines[0] == "# Widgetry docs"  # the site part of "Widgetry documentation — Widgetry docs"
     assert "## Contents" in lines
@@ -197,7 +198,7 @@ async def test_the_paste_has_a_title_contents_and_one_section_per_page(site, db_
     assert "#### Chapters" in paste
     assert "python -m pip install widgetry" in paste
     # the threshold leaves pages out, and says so
-    strict = paste_text(db_path, result.job_id, threshold=100)
+    strict = paste_text(open_reader(db_path), result.job_id, threshold=100)
     assert "\nSource: " not in strict
     assert f"{result.completed} pages scoring below quality 100 were left out" in strict
 
@@ -227,8 +228,12 @@ async def test_a_start_page_that_refreshes_at_once_moves_the_scope_like_a_redire
 
 
 async def test_the_event_loop_lag_is_measured_and_recorded(site, db_path):
-    from docspasta.store.sqlite.reads import events
+    from docspasta.store import open_reader
 
     result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
-    [lag] = [json.loads(e["payload"]) for e in events(db_path, result.job_id, limit=500) if e["type"] == "loop_lag"]
+    [lag] = [
+        json.loads(e["payload"])
+        for e in open_reader(db_path).events(result.job_id, limit=500)
+        if e["type"] == "loop_lag"
+    ]
     assert lag["samples"] > 0 and lag["max_ms"] >= 0 and lag["over_100ms"] >= 0

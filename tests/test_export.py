@@ -7,14 +7,16 @@ import json
 import re
 import zipfile
 
+import conftest
 import pytest
 from conftest import pages_by_path
 
 from docspasta import crawl_async
 from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order
 from docspasta.extraction.tokens import count, estimate
+from docspasta.store import open_reader
 
-FAST = {"timeout": 1.0, "retries": 1, "max_depth": 2}
+FAST = {**conftest.FAST, "retries": 1, "max_depth": 2}
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ async def job(site, db_path):
 
 async def test_paste_round_trip(job):
     db, job_id, site = job
-    out = export(db, job_id, "paste")
+    out = export(open_reader(db), job_id, "paste")
     text = out.data.decode()
     sections = re.split(r"\n---\n", text)
     assert len(sections) == 1 + out.pages == 11
@@ -39,14 +41,14 @@ async def test_paste_round_trip(job):
 
 async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):
     db, job_id, site = job
-    text = export(db, job_id, "llms").data.decode()
+    text = export(open_reader(db), job_id, "llms").data.decode()
     lines = text.splitlines()
     assert lines[0] == "# Widgetry docs"
     assert lines[2].startswith("> Welcome. Widgetry is a small library")
     sections = [l[3:] for l in lines if l.startswith("## ")]
     # no next-page links on this site: its reading order is the order its links were found
     assert sections == ["Overview", "Guide", "Reference", "GUIDE"]
-    by_url = export(db, job_id, "llms", order="url").data.decode()
+    by_url = export(open_reader(db), job_id, "llms", order="url").data.decode()
     assert [l[3:] for l in by_url.splitlines() if l.startswith("## ")] == ["Overview", "GUIDE", "Guide", "Reference"]
     entries = [l for l in lines if l.startswith("- [")]
     assert len(entries) == 10
@@ -56,21 +58,24 @@ async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):
 
 async def test_llms_full_and_jsonl(job):
     db, job_id, site = job
-    full = export(db, job_id, "llms-full").data.decode()
+    full = export(open_reader(db), job_id, "llms-full").data.decode()
     assert full.startswith("# Widgetry docs\n\n> ") and full.count("\nSource: ") == 10
-    rows = [json.loads(line) for line in export(db, job_id, "jsonl").data.decode().splitlines()]
+    rows = [json.loads(line) for line in export(open_reader(db), job_id, "jsonl").data.decode().splitlines()]
     assert len(rows) == 10
     assert {"url", "title", "depth", "quality", "quality_reasons", "tokens", "markdown", "extractor"} <= set(rows[0])
-    paste_sources = re.findall(r"^Source: (.+)$", export(db, job_id, "paste").data.decode(), re.M)
+    paste_sources = re.findall(r"^Source: (.+)$", export(open_reader(db), job_id, "paste").data.decode(), re.M)
     assert [r["url"] for r in rows] == paste_sources  # one order for every export
-    by_url = [json.loads(line)["url"] for line in export(db, job_id, "jsonl", order="url").data.decode().splitlines()]
+    by_url = [
+        json.loads(line)["url"]
+        for line in export(open_reader(db), job_id, "jsonl", order="url").data.decode().splitlines()
+    ]
     assert by_url == sorted(by_url, key=site_order) != paste_sources
     assert all(r["tokens"] == count(r["markdown"]) for r in rows)
 
 
 async def test_zip_mirrors_url_paths(job):
     db, job_id, site = job
-    out = export(db, job_id, "zip")
+    out = export(open_reader(db), job_id, "zip")
     archive = zipfile.ZipFile(io.BytesIO(out.data))
     names = set(archive.namelist())
     assert {"llms.txt", "docs/index.md", "docs/guide/index.md", "docs/guide/install.md", "docs/GUIDE/install.md",
@@ -82,11 +87,11 @@ async def test_zip_mirrors_url_paths(job):
 
 async def test_threshold_and_token_budget(job):
     db, job_id, site = job
-    everything = export(db, job_id, "paste", threshold=0)
-    nothing = export(db, job_id, "paste", threshold=100)
+    everything = export(open_reader(db), job_id, "paste", threshold=0)
+    nothing = export(open_reader(db), job_id, "paste", threshold=100)
     assert everything.pages == 10 and nothing.pages == 0 and nothing.below_threshold == 10
     budget = everything.tokens // 2
-    fitted = export(db, job_id, "paste", threshold=0, max_tokens=budget)
+    fitted = export(open_reader(db), job_id, "paste", threshold=0, max_tokens=budget)
     assert 0 < fitted.pages < 10 and fitted.tokens <= budget
     assert len(fitted.over_budget) == 10 - fitted.pages
     assert f"left out to fit {budget:,} tokens" in fitted.data.decode()
@@ -94,7 +99,7 @@ async def test_threshold_and_token_budget(job):
 
 def test_unknown_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="choose one of paste, llms"):
-        export(tmp_path / "x.db", "job", "pdf")
+        export(open_reader(tmp_path / "x.db"), "job", "pdf")
     assert FORMATS == ("paste", "llms", "llms-full", "jsonl", "zip")
 
 
@@ -146,7 +151,7 @@ async def test_duplicates_and_repeated_blocks(site, db_path):
     assert rows["/dupes/b.html"]["duplicate_of"] == f"{site.base}/dupes/a.html"
     assert rows["/dupes/c.html"]["status"] == "completed"
     assert result.completed == 3
-    paste = export(db_path, result.job_id, "paste").data.decode()
+    paste = export(open_reader(db_path), result.job_id, "paste").data.decode()
     # the version banner sits inside <main> on every page: detected from the store's counts, dropped
     assert "You are reading the documentation for version 2.0" not in paste
     assert paste.count("the scheduler keeps a queue of ready tasks") == 3 * 24
@@ -156,7 +161,7 @@ async def test_fidelity_summary_adds_up_the_pages(job):
     from docspasta.exports.analytics import fidelity_summary
 
     db, job_id, site = job
-    summary = fidelity_summary(db, job_id)
+    summary = fidelity_summary(open_reader(db), job_id)
     assert summary["pre_in"] == summary["fences_out"] == 5  # index, install, config, api, cli
     assert summary["tables_in"] == summary["tables_out"] == 1
     assert summary["pages by docs:sphinx"] == 10  # <article role="main"> on every fixture page
@@ -172,7 +177,10 @@ async def test_skip_reasons_count_every_url_left_out(job):
     from docspasta.exports.analytics import pages_frame, skip_reasons
 
     db, job_id, site = job
-    counts = {(r["status"], r["reason"]): r["urls"] for r in skip_reasons(pages_frame(db, job_id), 100).to_dicts()}
+    counts = {
+        (r["status"], r["reason"]): r["urls"]
+        for r in skip_reasons(pages_frame(open_reader(db), job_id), 100).to_dicts()
+    }
     assert counts[("failed", "HTTP 404")] == 1
     assert counts[("skipped", "duplicate (redirect)")] == 1  # moved.html
     assert counts[("skipped", "duplicate")] == 1  # guide/ vs guide/index.html
@@ -184,7 +192,9 @@ async def test_exports_stream_page_by_page_without_holding_the_markdown(job):
     from docspasta.exports.export import select, write_export
 
     db, job_id, site = job
-    assert not any(hasattr(p, "markdown") for p in select(db, job_id).pages)  # metadata only; Markdown read as written
+    assert not any(
+        hasattr(p, "markdown") for p in select(open_reader(db), job_id).pages
+    )  # metadata only; Markdown read as written
 
     class Recorder(io.BytesIO):
         writes = 0
@@ -194,10 +204,10 @@ async def test_exports_stream_page_by_page_without_holding_the_markdown(job):
             return super().write(data)
 
     out = Recorder()
-    summary = write_export(out, db, job_id, "paste", count_tokens=False)
+    summary = write_export(out, open_reader(db), job_id, "paste", count_tokens=False)
     assert summary.tokens is None and summary.pages == 10
     assert Recorder.writes == 1 + summary.pages  # the head, then one write a page
-    assert out.getvalue() == export(db, job_id, "paste").data
+    assert out.getvalue() == export(open_reader(db), job_id, "paste").data
 
 
 async def test_token_counts_never_load_the_tokenizer_into_the_exporting_process(job):
@@ -208,8 +218,8 @@ async def test_token_counts_never_load_the_tokenizer_into_the_exporting_process(
 
     db, job_id, site = job
     script = (
-        "import sys; from docspasta.exports.export import export; "
-        f"r = export({str(db)!r}, {job_id!r}, 'paste', max_tokens=2000); "
+        "import sys; from docspasta.exports.export import export; from docspasta.store import open_reader; "
+        f"r = export(open_reader({str(db)!r}), {job_id!r}, 'paste', max_tokens=2000); "
         "print(r.tokens, r.pages, 'bpe_openai' in sys.modules)"
     )
     tokens, pages, loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -226,10 +236,10 @@ async def test_a_failed_export_leaves_the_earlier_file_as_it_was(job, tmp_path):
     target = tmp_path / "paste.md"
     target.write_text("yesterday's paste")
     with pytest.raises(JobNotFoundError):
-        export_to_file(target, db, "no-such-job")
+        export_to_file(target, open_reader(db), "no-such-job")
     assert target.read_text() == "yesterday's paste" and list(tmp_path.glob("*.part")) == []
-    summary = export_to_file(target, db, job_id, count_tokens=False)
-    assert target.read_bytes() == export(db, job_id, "paste").data and summary.pages == 10
+    summary = export_to_file(target, open_reader(db), job_id, count_tokens=False)
+    assert target.read_bytes() == export(open_reader(db), job_id, "paste").data and summary.pages == 10
 
 
 def test_counting_in_pieces_equals_counting_the_whole():

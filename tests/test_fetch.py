@@ -16,7 +16,7 @@ from docspasta.errors import (
     RedirectError,
     ResponseTooLargeError,
 )
-from docspasta.fetching.fetch import Fetcher, _retry_delay
+from docspasta.fetching.fetch import Fetcher, _retry_delay, hop_check
 
 HTML = b"<!doctype html><html><body><p>hello</p></body></html>"
 
@@ -44,7 +44,7 @@ async def test_redirects_are_followed_hop_by_hop_and_each_hop_checked():
 
     async with fetcher(handler) as f:
         with pytest.raises(RedirectError, match="redirect refused \\(other host\\): https://evil.example/c"):
-            await f.fetch("https://x.org/a", check_hop=lambda u: "other host" if "evil" in u else None)
+            await f.fetch("https://x.org/a", check_hop=hop_check(lambda u: "other host" if "evil" in u else None))
         page = await f.fetch("https://x.org/a", check_hop=None)
     assert page.final_url == "https://evil.example/c" and page.body == HTML
     assert "https://evil.example/c" in seen  # only the unchecked fetch went there

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import conftest
 import pytest
 from conftest import pages_by_path
 
@@ -19,10 +20,10 @@ from docspasta.extraction.docs_rules import find_main, generator_from_markers, w
 from docspasta.extraction.extract import ExtractInput, extract_page
 from docspasta.extraction.generated import PageKind, kind_from_url
 from docspasta.extraction.htmltree import parse
+from docspasta.store import open_reader
 from docspasta.store.reading_order import OrderItem, reading_order
-from docspasta.store.sqlite.reads import pages
 
-FAST = {"timeout": 2.0, "retries": 0, "max_depth": 3}
+FAST = {**conftest.FAST, "timeout": 2.0, "max_depth": 3}
 BOOK_ORDER = [
     "Bookish 1.0 documentation",
     "Contents",
@@ -46,15 +47,18 @@ def section_titles(paste: str) -> list[str]:
 
 async def test_the_paste_follows_the_sites_own_reading_order(site, db_path):
     result = await crawl_book(site, db_path)
-    paste = export(db_path, result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
+    paste = export(open_reader(db_path), result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
     assert section_titles(paste) == BOOK_ORDER  # titles without " — Bookish 1.0 documentation"
     contents = re.findall(r"^\s*- \[(.+?)\]\(#", paste, re.M)
     assert contents == BOOK_ORDER
     # the position is stored, and the dashboard's pages table reads the same order
-    rows = sorted((p for p in pages(db_path, result.job_id) if p["status"] == "completed"), key=lambda p: p["position"])
+    rows = sorted(
+        (p for p in open_reader(db_path).pages(result.job_id) if p["status"] == "completed"),
+        key=lambda p: p["position"],
+    )
     assert [p["title"].split(" — ")[0] for p in rows] == BOOK_ORDER
     # every export follows it; URL order is still there when asked for
-    llms = export(db_path, result.job_id, "llms", threshold=0, count_tokens=False).data.decode()
+    llms = export(open_reader(db_path), result.job_id, "llms", threshold=0, count_tokens=False).data.decode()
     # llms.txt groups pages by top-level path, groups in order of first appearance, pages in reading order
     assert re.findall(r"^## (.+)$", llms, re.M) == ["Overview", "Tutorial", "Library", "C api"]
     assert [re.sub(r" — .*", "", t) for t in re.findall(r"^- \[(.+?)\]", llms, re.M)] == [
@@ -65,7 +69,9 @@ async def test_the_paste_follows_the_sites_own_reading_order(site, db_path):
         "Library reference",
         "C API",
     ]
-    by_url = export(db_path, result.job_id, "paste", threshold=0, order="url", count_tokens=False).data.decode()
+    by_url = export(
+        open_reader(db_path), result.job_id, "paste", threshold=0, order="url", count_tokens=False
+    ).data.decode()
     assert section_titles(by_url).index("C API") < section_titles(by_url).index("Tutorial")
 
 
@@ -99,7 +105,7 @@ async def test_included_generated_pages_are_crawled_and_a_source_listing_is_one_
     assert rows["_modules/bookish/core.html"]["status"] == "completed"
     assert rows["_modules/bookish/core.html"]["page_kind"] == "source"
     assert rows["genindex.html"]["status"] == "completed" and rows["genindex.html"]["page_kind"] == "index"
-    paste = export(db_path, result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
+    paste = export(open_reader(db_path), result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
     listing = paste.split("Source: " + site.url("/book/_modules/bookish/core.html"), 1)[1].split("\n---\n")[0]
     assert listing.strip() == "```python\nimport os\n\ndef run():\n    return os.getcwd()\n```"
     assert "[docs]" not in paste
@@ -107,7 +113,7 @@ async def test_included_generated_pages_are_crawled_and_a_source_listing_is_one_
 
 async def test_a_page_of_several_top_level_sections_is_kept_whole(site, db_path):
     result = await crawl_book(site, db_path)
-    paste = export(db_path, result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
+    paste = export(open_reader(db_path), result.job_id, "paste", threshold=0, count_tokens=False).data.decode()
     library = paste.split("## Library reference", 1)[1].split("\n---\n")[0]
     assert re.findall(r"^### (.+)$", library, re.M) == [
         "The core module",

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import conftest
 import pytest
 from fixture_server import FixtureServer
 
 from docspasta import crawl_async
 from docspasta.crawl.robots import MAX_CRAWL_DELAY_S, policy_from_response
-from docspasta.store.sqlite.reads import events, pages
+from docspasta.store import open_reader
 
-FAST = {"timeout": 1.0, "retries": 0, "max_depth": 2, "use_sitemaps": False}
+FAST = {**conftest.FAST, "max_depth": 2, "use_sitemaps": False}
 
 
 def rows(db, job_id, base):
-    return {r["url"].removeprefix(base): r for r in pages(db, job_id)}
+    return {r["url"].removeprefix(base): r for r in open_reader(db).pages(job_id)}
 
 
 async def test_disallowed_pages_are_skipped_and_never_fetched(db_path):
@@ -41,7 +42,7 @@ async def test_a_robots_txt_that_fails_with_5xx_stops_the_crawl_and_says_so(db_p
 async def test_a_missing_robots_txt_allows_everything(site, db_path):
     result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
     assert result.completed == 9  # everything but flaky.html (retries=0), as without robots handling
-    [note] = [e["payload"] for e in events(db_path, result.job_id, limit=200) if e["type"] == "robots"]
+    [note] = [e["payload"] for e in open_reader(db_path).events(result.job_id, limit=200) if e["type"] == "robots"]
     assert "HTTP 404: every page on" in note
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import conftest
 import pytest
 from conftest import wait_until
 from fixture_server import FixtureServer
 
 from docspasta import CrawlSettings
 from docspasta.crawl.runner import THREAD_PREFIX, get_runner
-from docspasta.store.sqlite.reads import get_job
-from docspasta.store.sqlite.writer import Store
+from docspasta.store import open_reader, open_writer
 
 
 @pytest.fixture
@@ -23,8 +23,9 @@ def runner(db_path):
 
 
 def settings_for(server: FixtureServer, **kw) -> CrawlSettings:
-    return CrawlSettings(
-        url=server.url("/docs/index.html"), allow_hosts=server.allow_hosts, timeout=1.0, retries=1, max_depth=3, **kw
+    fast = {**conftest.FAST, "retries": 1, "max_depth": 3}
+    return CrawlSettings.from_dict(
+        {"url": server.url("/docs/index.html"), "allow_hosts": server.allow_hosts, **fast, **kw}
     )
 
 
@@ -32,7 +33,7 @@ def test_submit_returns_at_once_and_the_job_completes(site, runner, db_path):
     started = time.monotonic()
     job_id = runner.submit(settings_for(site))
     assert time.monotonic() - started < 2.0
-    assert get_job(db_path, job_id).status in ("pending", "running")
+    assert open_reader(db_path).get_job(job_id).status in ("pending", "running")
     record = runner.wait(job_id, timeout=60)
     assert record.status == "completed" and record.completed == 11
 
@@ -46,7 +47,7 @@ def test_get_runner_returns_the_live_runner(runner, db_path):
 def test_cancel_mid_crawl(runner, db_path):
     with FixtureServer(delay=0.2) as slow:
         job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
-        wait_until(lambda: get_job(db_path, job_id).completed >= 2)
+        wait_until(lambda: open_reader(db_path).get_job(job_id).completed >= 2)
         runner.cancel(job_id)
         record = runner.wait(job_id, timeout=30)
     assert record.status == "cancelled"
@@ -58,7 +59,7 @@ def test_cancel_mid_crawl(runner, db_path):
 def test_pause_then_resume_finishes_the_job(runner, db_path):
     with FixtureServer(delay=0.1) as slow:
         job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
-        wait_until(lambda: get_job(db_path, job_id).completed >= 2)
+        wait_until(lambda: open_reader(db_path).get_job(job_id).completed >= 2)
         runner.pause(job_id)
         paused = runner.wait(job_id, timeout=30)
         assert paused.status == "paused"
@@ -68,26 +69,26 @@ def test_pause_then_resume_finishes_the_job(runner, db_path):
 
 
 def test_a_new_runner_resumes_jobs_left_running_by_a_dead_process(site, db_path):
-    with Store(db_path) as store:
+    with open_writer(db_path) as store:
         job_id = store.create_job(settings_for(site))
         store.acquire(job_id, worker="otherhost:1")  # as a crashed process leaves it...
         store.conn.execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 3600")  # ...long ago
         store.conn.commit()
     runner = get_runner(db_path)
     try:
-        wait_until(lambda: get_job(db_path, job_id).status == "completed", timeout=60)
+        wait_until(lambda: open_reader(db_path).get_job(job_id).status == "completed", timeout=60)
     finally:
         runner.stop()
-    assert get_job(db_path, job_id).completed == 11
+    assert open_reader(db_path).get_job(job_id).completed == 11
 
 
 def test_stop_leaves_running_jobs_interrupted_and_resumable(db_path):
     with FixtureServer(delay=0.2) as slow:
         runner = get_runner(db_path)
         job_id = runner.submit(settings_for(slow, concurrency=2, batch_size=2))
-        wait_until(lambda: get_job(db_path, job_id).completed >= 1)
+        wait_until(lambda: open_reader(db_path).get_job(job_id).completed >= 1)
         runner.stop()
-        assert get_job(db_path, job_id).status == "interrupted"
+        assert open_reader(db_path).get_job(job_id).status == "interrupted"
         runner = get_runner(db_path)
         try:
             runner.resume(job_id)
@@ -97,6 +98,6 @@ def test_stop_leaves_running_jobs_interrupted_and_resumable(db_path):
 
 
 def _statuses(db_path, job_id):
-    from docspasta.store.sqlite.reads import pages
+    from docspasta.store import open_reader
 
-    return [p["status"] for p in pages(db_path, job_id)]
+    return [p["status"] for p in open_reader(db_path).pages(job_id)]

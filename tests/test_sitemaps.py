@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import gzip
 
+import conftest
 import pytest
 from fixture_server import FixtureServer
 
 from docspasta import crawl_async
 from docspasta.crawl.sitemaps import inflate, parse_sitemap, robots_sitemaps
-from docspasta.store.sqlite.reads import events, pages
+from docspasta.store import open_reader
 
-FAST = {"timeout": 1.0, "retries": 0, "max_depth": 1}
+FAST = {**conftest.FAST, "max_depth": 1}
 
 
 def rows(db, job_id, base):
-    return {r["url"].removeprefix(base): r for r in pages(db, job_id)}
+    return {r["url"].removeprefix(base): r for r in open_reader(db).pages(job_id)}
 
 
 async def test_pages_only_a_sitemap_lists_are_crawled_at_depth_1(site, db_path):
@@ -34,7 +35,7 @@ async def test_pages_only_a_sitemap_lists_are_crawled_at_depth_1(site, db_path):
     assert found["/other/outside.html"]["reason"] == "out of scope: outside /mapped/"
     assert found["https://elsewhere.example/x.html"]["reason"] == "out of scope: other host"
     assert "/elsewhere.example/sitemap.xml" not in " ".join(site.fetched())  # sitemaps on other hosts: never
-    [event] = [e for e in events(db_path, result.job_id, limit=100) if e["type"] == "sitemaps_read"]
+    [event] = [e for e in open_reader(db_path).events(result.job_id, limit=100) if e["type"] == "sitemaps_read"]
     assert '"files": 4' in event["payload"] and '"unreadable": 1' in event["payload"]  # /sitemap.xml is a 404
 
 

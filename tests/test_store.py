@@ -8,10 +8,9 @@ import time
 import pytest
 
 from docspasta import CrawlSettings, JobBusyError, JobNotFoundError
-from docspasta.records import StrategyName
-from docspasta.store.sqlite.frontier import NewLink
-from docspasta.store.sqlite.reads import get_job, reader
-from docspasta.store.sqlite.writer import PageOutcome, Store
+from docspasta.records import NewLink, PageOutcome, StrategyName
+from docspasta.store import open_reader
+from docspasta.store.sqlite.writer import SQLiteWriter
 
 BFS = StrategyName.BFS
 
@@ -22,7 +21,7 @@ def link(url: str, depth: int, status: str = "pending", reason: str | None = Non
 
 @pytest.fixture
 def store(db_path):
-    with Store(db_path) as s:
+    with SQLiteWriter(db_path) as s:
         yield s
 
 
@@ -41,8 +40,8 @@ def add(store, job_id, *links):
 
 
 def test_migrations_are_idempotent(db_path):
-    Store(db_path).close()
-    with Store(db_path) as again:
+    SQLiteWriter(db_path).close()
+    with SQLiteWriter(db_path) as again:
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical",
                      "m006_reading_order"]  # fmt: skip
@@ -75,7 +74,7 @@ def test_expired_leases_return_to_the_frontier(store, job):
 
 def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner(store, job):
     store.claim(job, 5, BFS, 600)
-    assert get_job(store.path, job).queued == 1
+    assert open_reader(store.path).get_job(job).queued == 1
     with pytest.raises(JobBusyError):
         store.acquire(job, worker="otherhost:99")  # heartbeat is fresh
     store.conn.execute("UPDATE jobs SET heartbeat_at = 0, worker = 'otherhost:99'")
@@ -91,7 +90,7 @@ def test_a_shorter_path_lowers_depth_and_revives_depth_skips(store, job):
     add(store, job, link("https://x.org/docs/deep", 2), link("https://x.org/docs/p", 1))
     rows = dict(store.conn.execute("SELECT url, depth || ':' || status FROM pages WHERE depth > 0").fetchall())
     assert rows == {"https://x.org/docs/deep": "2:pending", "https://x.org/docs/p": "1:pending"}
-    job_row = get_job(store.path, job)
+    job_row = open_reader(store.path).get_job(job)
     assert (job_row.queued, job_row.skipped) == (3, 0)
 
 
@@ -103,7 +102,7 @@ def test_counters_follow_every_status_change(store, job):
     store.commit_batch(
         job, [PageOutcome(c.page_id, c.url, "completed", markdown="m", content_hash=f"h{c.page_id}") for c in claims]
     )
-    j = get_job(store.path, job)
+    j = open_reader(store.path).get_job(job)
     assert (j.discovered, j.queued, j.completed, j.failed, j.skipped) == (3, 0, 1, 1, 1)
 
 
@@ -125,7 +124,7 @@ def test_duplicate_content_is_skipped_with_what_it_duplicates(store, job):
 
 
 def test_readers_are_read_only(store, job):
-    with reader(store.path) as conn:
+    with open_reader(store.path)._read() as conn:  # type: ignore[attr-defined]
         assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             conn.execute("DELETE FROM jobs")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import conftest
 import pytest
 from conftest import pages_by_path
 
 from docspasta import crawl_async
 from docspasta.crawl.strategies import score_url
-from docspasta.store.sqlite.reads import pages
+from docspasta.store import open_reader
 
-ONE_AT_A_TIME = {"concurrency": 1, "batch_size": 1, "timeout": 2.0, "retries": 0}
+ONE_AT_A_TIME = {**conftest.FAST, "concurrency": 1, "batch_size": 1, "timeout": 2.0}
 
 
 def completed(db, job_id, base):
-    rows = pages(db, job_id, status="completed")
+    rows = open_reader(db).pages(job_id, status="completed")
     return {r["url"].removeprefix(base): r for r in rows}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidSettingError
 from ..extraction.pool import ExtractPool
 from ..settings import CrawlSettings
-from ..store.sqlite.writer import Store
+from ..store import AsyncWriter
 from .engine import run_job
 
 MAX_VARIANTS = 4
@@ -50,7 +50,7 @@ def build_variants(url: str, base: dict[str, Any], texts: list[str]) -> list[tup
     return variants
 
 
-async def run_comparison(store: Store, job_ids: list[str], *, mode: str = "sequential",
+async def run_comparison(store: AsyncWriter, job_ids: list[str], *, mode: str = "sequential",
                          pool: ExtractPool | None = None) -> None:  # fmt: skip
     """Run the comparison's jobs one after another (fair timing) or all at once."""
     async with _pool(pool) as shared:

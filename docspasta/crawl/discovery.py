@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..errors import FetchError
 from ..extraction.extract import decode_html, page_links
 from ..extraction.htmltree import parse
-from ..fetching.fetch import FetchedPage, Fetcher, HopCheck
+from ..fetching.fetch import FetchedPage, Fetcher, HopCheck, hop_check
 from ..guard import AddressGuard
 from ..settings import CrawlSettings
 from ..urls import Scope, compile_glob, directory_of, host_of, normalize
@@ -35,8 +35,10 @@ async def read_sitemaps(
     """robots.txt Sitemap lines (`listed`, when robots.txt was already read), /sitemap.xml and
     <scope>/sitemap.xml, indexes followed; same host only, at most 50 files and 50,000 URLs."""
 
-    def same_host(url: str) -> str | None:
+    def other_host(url: str) -> str | None:
         return None if host_of(url) == scope.host else "out of scope: other host"
+
+    same_host = hop_check(other_host)
 
     queue = [f"{origin}/sitemap.xml", f"{origin}{scope.prefix}sitemap.xml"]
     if listed is None:
@@ -47,12 +49,12 @@ async def read_sitemaps(
     seen: set[str] = set()
     while queue and reading.files < MAX_SITEMAP_FILES and len(reading.found) < MAX_SITEMAP_URLS:
         url = normalize(queue.pop(0))
-        if url is None or url in seen or same_host(url) is not None:
+        if url is None or url in seen or other_host(url) is not None:
             continue
         seen.add(url)
         fetched = await fetch(url, same_host)
         reading.files += 1
-        sitemap = parse_sitemap(fetched.body) if fetched is not None else None
+        sitemap = await asyncio.to_thread(parse_sitemap, fetched.body) if fetched is not None else None
         if sitemap is None or sitemap.error:
             reading.unreadable += 1
             continue
@@ -132,7 +134,7 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
                 break
             targets = [u for u in level if explain(scope, u)[0]][:max_fetches]
             fetched += len(targets)
-            pages = await asyncio.gather(*(_try(fetcher, u, scope.reason_to_skip) for u in targets))
+            pages = await asyncio.gather(*(_try(fetcher, u, hop_check(scope.reason_to_skip)) for u in targets))
             level = [link for page in pages if page is not None for link in _page_links(page)]
 
         async def resource(url: str, check: HopCheck) -> FetchedPage | None:

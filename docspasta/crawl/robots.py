@@ -65,7 +65,7 @@ class Robots:
 
     fetch: FetchRobots
     ignore: bool = False
-    on_policy: Callable[[RobotsPolicy], None] | None = None
+    on_policy: Callable[[RobotsPolicy], Awaitable[None]] | None = None
     _policies: dict[str, RobotsPolicy] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -81,7 +81,7 @@ class Robots:
                 policy = policy_from_response(host, status, text, error)
                 self._policies[host] = policy
                 if self.on_policy is not None:
-                    self.on_policy(policy)
+                    await self.on_policy(policy)
         return self._policies[host]
 
     def cached_allows(self, url: str) -> bool | None:

@@ -1,8 +1,9 @@
 """The background runner: one daemon thread, one asyncio loop, every job of a process.
 
 The dashboard hands work over with `submit()` and gets a job id back at once; the
-crawl runs on the loop thread and writes only to SQLite, which the UI polls. This is
-the only module that starts threads.
+crawl runs on the loop thread and writes only to the store (through its writer thread),
+which the UI polls. Besides the store's writer thread and the engine's link-judging
+thread, this is the only module that starts threads.
 
 `get_runner()` finds a live runner by its thread's name before making one, so a
 re-import of this module (Streamlit re-imports on every source change) never starts a
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import InvalidSettingError, JobBusyError
 from ..extraction.pool import ExtractPool
+from ..records import Control, JobRecord, JobStatus
 from ..settings import CrawlSettings
-from ..store.sqlite.writer import JobRecord, Store, resolve_db_path
+from ..store import AsyncWriter, DbSpec, open_async_writer, resolve
 from .compare import build_variants, run_comparison
 from .discovery import ScopePreview, preview_scope
 from .engine import run_job
@@ -35,18 +35,16 @@ _lock = threading.Lock()
 
 
 class Runner:
-    def __init__(
-        self, db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4, guard_locked: bool = False
-    ) -> None:
+    def __init__(self, db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False) -> None:
         """`guard_locked` (hosted dashboards): no job may open the address guard, whatever its settings say."""
-        self.db_path = resolve_db_path(db_path)
+        self.db = resolve(db)
         self.max_jobs = max_jobs
         self.guard_locked = guard_locked
         self.loop = asyncio.new_event_loop()
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name=thread_name(self.db_path), daemon=True)
+        self.thread = threading.Thread(target=self._main, name=thread_name(self.db), daemon=True)
         self.thread.runner = self  # type: ignore[attr-defined]  # how get_runner finds us after a re-import
         self.thread.start()
         self._ready.wait()
@@ -94,10 +92,10 @@ class Runner:
         self._call(self._add_to_comparison(comparison_id, job_id, label))
 
     def cancel(self, job_id: str) -> None:
-        self._call(self._control(job_id, "cancel"))
+        self._call(self._control(job_id, Control.CANCEL))
 
     def pause(self, job_id: str) -> None:
-        self._call(self._control(job_id, "pause"))
+        self._call(self._control(job_id, Control.PAUSE))
 
     def resume(self, job_id: str) -> None:
         self._call(self._resume(job_id))
@@ -129,7 +127,8 @@ class Runner:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.store = Store(self.db_path)
+            self.store: AsyncWriter = open_async_writer(self.db)
+            self.loop.run_until_complete(self.store.start())
             self.pool = ExtractPool()
             self.loop.run_until_complete(self.pool.start())
             self._slots = asyncio.Semaphore(self.max_jobs)
@@ -138,24 +137,24 @@ class Runner:
             self._ready.set()
             return
         self._ready.set()
-        self.loop.call_soon(self._resume_orphans)
+        self.loop.create_task(self._resume_orphans())
         try:
             self.loop.run_forever()
         finally:
             self.loop.run_until_complete(self.pool.close())
-            self.store.close()
+            self.loop.run_until_complete(self.store.close())
             self.loop.close()
 
     def _call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _submit(self, settings: CrawlSettings, owner: str | None) -> str:
-        job_id = self.store.create_job(settings, owner=owner)
+        job_id = await self.store.create_job(settings, owner=owner)
         self._start(job_id)
         return job_id
 
     async def _submit_comparison(self, built: list, mode: str, owner: str | None) -> str:
-        comparison_id, job_ids = self.store.create_comparison(built[0][1].url, built, mode=mode, owner=owner)
+        comparison_id, job_ids = await self.store.create_comparison(built[0][1].url, built, mode=mode, owner=owner)
         task = self.loop.create_task(self._run_comparison(job_ids, mode), name=f"comparison-{comparison_id}")
         for job_id in job_ids:
             self._tasks[job_id] = task
@@ -171,25 +170,25 @@ class Runner:
                 log.exception("comparison of jobs %s ended with an internal error", job_ids)
 
     async def _add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
-        self.store.add_to_comparison(comparison_id, job_id, label)
+        await self.store.add_to_comparison(comparison_id, job_id, label)
 
-    async def _control(self, job_id: str, action: str) -> None:
-        self.store.request_control(job_id, action)
+    async def _control(self, job_id: str, action: Control) -> None:
+        await self.store.request_control(job_id, action)
 
     async def _resume(self, job_id: str) -> None:
-        self.store.job(job_id)  # raises JobNotFoundError
+        await self.store.job(job_id)  # raises JobNotFoundError
         self._start(job_id)
 
     async def _delete(self, job_id: str) -> None:
         if self.is_running(job_id):
             raise JobBusyError(job_id, "this dashboard")
-        self.store.delete_job(job_id)
+        await self.store.delete_job(job_id)
 
     async def _wait(self, job_id: str) -> JobRecord:
         task = self._tasks.get(job_id)
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
-        return self.store.job(job_id)
+        return await self.store.job(job_id)
 
     def _start(self, job_id: str) -> None:
         if self.is_running(job_id):
@@ -198,7 +197,7 @@ class Runner:
 
     async def _run(self, job_id: str) -> None:
         async with self._slots:
-            if self.store.job(job_id).status in ("cancelled", "completed"):
+            if (await self.store.job(job_id)).status in (JobStatus.CANCELLED, JobStatus.COMPLETED):
                 return
             try:
                 await run_job(self.store, job_id, pool=self.pool)
@@ -207,8 +206,8 @@ class Runner:
             except Exception:
                 log.exception("job %s ended with an internal error", job_id)
 
-    def _resume_orphans(self) -> None:
-        for job_id in self.store.resumable_jobs():
+    async def _resume_orphans(self) -> None:
+        for job_id in await self.store.resumable_jobs():
             log.info("resuming job %s left running by a process that is gone", job_id)
             self._start(job_id)
 
@@ -219,23 +218,21 @@ class Runner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def thread_name(db_path: Path) -> str:
-    return f"{THREAD_PREFIX}:{db_path}"
+def thread_name(db: str) -> str:
+    return f"{THREAD_PREFIX}:{db}"
 
 
-def get_runner(
-    db_path: str | os.PathLike[str] | None = None, *, max_jobs: int = 4, guard_locked: bool = False
-) -> Runner:
-    """The process's runner for this database: the live one if there is one, else a new one.
+def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False) -> Runner:
+    """The process's runner for this store: the live one if there is one, else a new one.
     Asking for a locked guard locks a live runner too (locking only ever tightens)."""
-    name = thread_name(resolve_db_path(db_path))
+    name = thread_name(resolve(db))
     with _lock:
         for thread in threading.enumerate():
             runner = getattr(thread, "runner", None)
             if thread.name == name and thread.is_alive() and runner is not None:
                 runner.guard_locked = runner.guard_locked or guard_locked
                 return runner
-        return Runner(db_path, max_jobs=max_jobs, guard_locked=guard_locked)
+        return Runner(db, max_jobs=max_jobs, guard_locked=guard_locked)
 
 
 __all__ = ["Runner", "get_runner"]

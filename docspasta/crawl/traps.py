@@ -10,6 +10,7 @@ Session ids are stripped by urls.normalize, so those URLs collapse into one.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -33,20 +34,23 @@ def path_trap(url: str) -> str | None:
 class QueryVariants:
     """Per job: how many distinct query strings each path has been given; past the cap, a new one is a trap.
 
-    Held in memory for a run; a resumed job starts counting again, so the cap bounds each run."""
+    Held in memory for a run; a resumed job starts counting again, so the cap bounds each run.
+    The engine judges a big page's links off the loop, so the count is taken under a lock."""
 
     def __init__(self, cap: int = MAX_QUERY_VARIANTS) -> None:
         self.cap = cap
         self._seen: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
 
     def reason(self, url: str) -> str | None:
         base, sep, query = url.partition("?")
         if not sep:
             return None
-        seen = self._seen.setdefault(base, set())
-        if query in seen:
-            return None
-        if len(seen) >= self.cap:
-            return f"trap: more than {self.cap} query variants of {urlsplit(base).path[:80]}"
-        seen.add(query)
+        with self._lock:
+            seen = self._seen.setdefault(base, set())
+            if query in seen:
+                return None
+            if len(seen) >= self.cap:
+                return f"trap: more than {self.cap} query variants of {urlsplit(base).path[:80]}"
+            seen.add(query)
         return None

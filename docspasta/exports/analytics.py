@@ -6,12 +6,12 @@ Pure functions of the store's rows; no Streamlit here, so they are tested direct
 from __future__ import annotations
 
 import json
-import os
 from typing import TypedDict
 
 import polars as pl
 
-from ..store.sqlite.reads import completion_times, get_comparison, pages
+from ..records import PageStatus
+from ..store import StoreReader
 
 HISTOGRAM_BINS = [f"{lo}-{lo + 9}" for lo in range(0, 90, 10)] + ["90-100"]
 
@@ -33,9 +33,9 @@ PAGE_SCHEMA = {
 }
 
 
-def pages_frame(db_path: str | os.PathLike[str] | None, job_id: str) -> pl.DataFrame:
+def pages_frame(store: StoreReader, job_id: str) -> pl.DataFrame:
     """One row per URL the job has seen, with a token estimate for completed pages."""
-    rows = [{k: r.get(k) for k in PAGE_SCHEMA} for r in pages(db_path, job_id)]
+    rows = [{k: r.get(k) for k in PAGE_SCHEMA} for r in store.pages(job_id)]
     df = pl.DataFrame(rows, schema=PAGE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=PAGE_SCHEMA)
     # the site's reading order first (the paste's), then the rest as discovered
     df = df.with_row_index("discovered").sort("position", "discovered", nulls_last=True).drop("discovered")
@@ -44,7 +44,7 @@ def pages_frame(db_path: str | os.PathLike[str] | None, job_id: str) -> pl.DataF
 
 def quality_histogram(df: pl.DataFrame) -> pl.DataFrame:
     """Completed pages per quality bin (0-9 ... 90-100); every bin present, in order."""
-    scores = df.filter(pl.col("status") == "completed").select(
+    scores = df.filter(pl.col("status") == PageStatus.COMPLETED).select(
         bin=pl.min_horizontal(pl.col("quality").fill_null(0) // 10, pl.lit(9))
     )
     counts = scores.group_by("bin").len("pages")
@@ -62,12 +62,12 @@ def quality_histogram(df: pl.DataFrame) -> pl.DataFrame:
 FIDELITY_KEYS = ("pre_in", "fences_out", "tables_in", "tables_out", "headings_in", "headings_out")
 
 
-def fidelity_summary(db_path: str | os.PathLike[str] | None, job_id: str) -> dict[str, int]:
+def fidelity_summary(store: StoreReader, job_id: str) -> dict[str, int]:
     """The job's fidelity report: code blocks, tables and headings in the HTML vs the Markdown,
     summed over completed pages, plus how many pages each extractor made."""
     totals = dict.fromkeys(FIDELITY_KEYS, 0)
     extractors: dict[str, int] = {}
-    for row in pages(db_path, job_id, status="completed"):
+    for row in store.pages(job_id, status=PageStatus.COMPLETED):
         extractors[row["extractor"] or "unknown"] = extractors.get(row["extractor"] or "unknown", 0) + 1
         for key, value in json.loads(row["fidelity"] or "{}").items():
             if key in totals:
@@ -78,12 +78,12 @@ def fidelity_summary(db_path: str | os.PathLike[str] | None, job_id: str) -> dic
 def skip_reasons(df: pl.DataFrame, threshold: int | None = None) -> pl.DataFrame:
     """Every URL seen but not crawled, or crawled but left out of the paste, counted by
     reason (duplicates grouped), commonest first."""
-    left_out = df.filter(pl.col("status").is_in(["skipped", "failed"])).with_columns(
+    left_out = df.filter(pl.col("status").is_in([PageStatus.SKIPPED, PageStatus.FAILED])).with_columns(
         reason=pl.col("reason").fill_null("(none)").str.replace(r"^duplicate of .*?( \(([\w-]+)\))?$", "duplicate$1")
     )
     if threshold is not None:
-        below = df.filter((pl.col("status") == "completed") & (pl.col("quality").fill_null(0) < threshold))
-        left_out = pl.concat([left_out, below.with_columns(status=pl.lit("completed"),
+        below = df.filter((pl.col("status") == PageStatus.COMPLETED) & (pl.col("quality").fill_null(0) < threshold))
+        left_out = pl.concat([left_out, below.with_columns(status=pl.lit(PageStatus.COMPLETED.value),
                                                            reason=pl.lit(f"below threshold {threshold}"))])  # fmt: skip
     return left_out.group_by("status", "reason").len("urls").sort("urls", descending=True)
 
@@ -94,17 +94,15 @@ COMPARISON_RULE = (
 )
 
 
-def comparison_metrics(
-    db_path: str | os.PathLike[str] | None, comparison_id: str, *, first_n: int = 50
-) -> pl.DataFrame:
+def comparison_metrics(store: StoreReader, comparison_id: str, *, first_n: int = 50) -> pl.DataFrame:
     """One row per variant with every metric the Compare page shows."""
-    comparison = get_comparison(db_path, comparison_id)
+    comparison = store.get_comparison(comparison_id)
     rows = []
     for label, job in comparison.jobs:
-        df = pages_frame(db_path, job.id)
-        done = df.filter(pl.col("status") == "completed")
+        df = pages_frame(store, job.id)
+        done = df.filter(pl.col("status") == PageStatus.COMPLETED)
         kept = done.filter(pl.col("quality") >= job.settings.quality_threshold)
-        times = completion_times(db_path, job.id)
+        times = store.completion_times(job.id)
         fetch = df.filter(pl.col("fetch_ms").is_not_null())["fetch_ms"]
         kept_tokens = int(kept["tokens"].sum() or 0)
         rows.append({
@@ -134,11 +132,11 @@ def best_variant(metrics: pl.DataFrame) -> str | None:
     return ranked["variant"][0]
 
 
-def progress_frame(db_path: str | os.PathLike[str] | None, comparison_id: str) -> pl.DataFrame:
+def progress_frame(store: StoreReader, comparison_id: str) -> pl.DataFrame:
     """Completed pages against seconds since start, one series per variant."""
     frames = []
-    for label, job in get_comparison(db_path, comparison_id).jobs:
-        times = completion_times(db_path, job.id)
+    for label, job in store.get_comparison(comparison_id).jobs:
+        times = store.completion_times(job.id)
         frames.append(pl.DataFrame({"variant": [label] * len(times), "seconds": times,
                                     "pages": list(range(1, len(times) + 1))}))  # fmt: skip
     return pl.concat(frames) if frames else pl.DataFrame(schema={"variant": pl.String, "seconds": pl.Float64,
@@ -150,9 +148,9 @@ class URLOverlap(TypedDict):
     only: dict[str, list[str]]  # by variant label: its completed URLs that not every variant has
 
 
-def url_overlap(db_path: str | os.PathLike[str] | None, comparison_id: str) -> URLOverlap:
+def url_overlap(store: StoreReader, comparison_id: str) -> URLOverlap:
     """Completed URLs shared by every variant, and those only one variant has."""
-    sets = {label: {r["url"] for r in pages(db_path, job.id, status="completed")}
-            for label, job in get_comparison(db_path, comparison_id).jobs}  # fmt: skip
+    sets = {label: {r["url"] for r in store.pages(job.id, status=PageStatus.COMPLETED)}
+            for label, job in store.get_comparison(comparison_id).jobs}  # fmt: skip
     shared = set.intersection(*sets.values()) if sets else set()
     return {"shared": sorted(shared), "only": {label: sorted(urls - shared) for label, urls in sets.items()}}

@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ExportWriteError, InvalidSettingError, UnknownFormatError
 from ..extraction.fingerprints import block_hash, split_blocks
 from ..extraction.tokens import TokenCounter, estimate
-from ..store.sqlite.reads import PageContent, completed_pages, get_job, markdowns, reading_positions, repeated_blocks
-from ..store.sqlite.writer import JobRecord
+from ..records import JobRecord, PageContent
+from ..store import StoreReader
 
 FORMATS = ("paste", "llms", "llms-full", "jsonl", "zip")
 ORDERS = ("site", "url")  # site: the site's own reading order (reading_order.py); url: URL paths
@@ -52,7 +52,7 @@ class Selection:
     job: JobRecord
     pages: list[PageContent]
     threshold: int
-    db_path: str | os.PathLike[str] | None = None
+    store: StoreReader
     repeated: frozenset[str] = frozenset()
     below_threshold: int = 0
     over_budget: list[str] = field(default_factory=list)
@@ -61,7 +61,7 @@ class Selection:
 
     def markdowns(self) -> Iterator[tuple[PageContent, str]]:
         """Each selected page with its Markdown (repeated blocks removed), read one at a time."""
-        for page, markdown in zip(self.pages, markdowns(self.db_path, (p.id for p in self.pages)), strict=True):
+        for page, markdown in zip(self.pages, self.store.markdowns(p.id for p in self.pages), strict=True):
             if self.repeated and not self.repeated.isdisjoint(page.block_hashes):
                 markdown = drop_blocks(markdown, self.repeated)
             yield page, markdown
@@ -103,18 +103,16 @@ class ExportOptions(TypedDict, total=False):
     order: str
 
 
-def export(
-    db_path: str | os.PathLike[str] | None, job_id: str, fmt: str = "paste", **options: Unpack[ExportOptions]
-) -> ExportResult:
+def export(store: StoreReader, job_id: str, fmt: str = "paste", **options: Unpack[ExportOptions]) -> ExportResult:
     """Build one export in memory; see `write_export`."""
     buffer = io.BytesIO()
-    summary = write_export(buffer, db_path, job_id, fmt, **options)
+    summary = write_export(buffer, store, job_id, fmt, **options)
     return ExportResult(**vars(summary), data=buffer.getvalue())
 
 
 def export_to_file(
     path: str | os.PathLike[str],
-    db_path: str | os.PathLike[str] | None,
+    store: StoreReader,
     job_id: str,
     fmt: str = "paste",
     **options: Unpack[ExportOptions],
@@ -125,7 +123,7 @@ def export_to_file(
     partial = target.with_name(target.name + ".part")
     try:
         with open(partial, "wb") as out:
-            summary = write_export(out, db_path, job_id, fmt, **options)
+            summary = write_export(out, store, job_id, fmt, **options)
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -138,7 +136,7 @@ def export_to_file(
 
 def write_export(
     out: BinaryIO,
-    db_path: str | os.PathLike[str] | None,
+    store: StoreReader,
     job_id: str,
     fmt: str = "paste",
     *,
@@ -153,7 +151,7 @@ def write_export(
     if fmt not in FORMATS:
         raise UnknownFormatError(fmt, FORMATS)
     with TokenCounter() as counter:
-        selection = select(db_path, job_id, threshold=threshold, order=order)
+        selection = select(store, job_id, threshold=threshold, order=order)
         if max_tokens:
             selection = fit(selection, max_tokens, counter)
         if fmt == "zip":
@@ -167,30 +165,28 @@ def write_export(
     return ExportSummary(fmt, len(selection.pages), total, selection.below_threshold, selection.over_budget)
 
 
-def select(
-    db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, order: str = "site"
-) -> Selection:
+def select(store: StoreReader, job_id: str, *, threshold: int | None = None, order: str = "site") -> Selection:
     """The pages at or above the threshold, in reading (or URL) order, titles without the site part."""
     if order not in ORDERS:
         raise InvalidSettingError("order", order, "one of " + ", ".join(ORDERS))
-    job = get_job(db_path, job_id)
+    job = store.get_job(job_id)
     cutoff = job.settings.quality_threshold if threshold is None else threshold
     kept: list[PageContent] = []
     below = 0
-    for page in completed_pages(db_path, job_id):
+    for page in store.completed_pages(job_id):
         if page.quality < cutoff:
             below += 1
         else:
             kept.append(page)
     if order == "site":
-        positions = reading_positions(db_path, job_id, job.start_url)
+        positions = store.reading_positions(job_id, job.start_url)
         kept.sort(key=lambda p: (positions.get(p.id, len(positions)), p.id))
     else:
         kept.sort(key=lambda p: site_order(p.url))
     site = site_suffix([p.title for p in kept]) or _site_part(job.site_title or "", len(kept))
     if site:  # "Page — Site" on every page: the site part is noise in a paste that names the site once
         kept = [replace(p, title=short_title(p.title, site)) for p in kept]
-    return Selection(job, kept, cutoff, db_path, repeated_blocks(db_path, job_id), below, site=site)
+    return Selection(job, kept, cutoff, store, store.repeated_blocks(job_id), below, site=site)
 
 
 def site_order(url: str) -> tuple[str, ...]:
@@ -353,7 +349,7 @@ def site_summary(selection: Selection) -> str:
     """The first sentence of the start page (else the first page), or a plain description."""
     start = next((p for p in selection.pages if p.url == selection.job.start_url), None)
     page = start or (selection.pages[0] if selection.pages else None)
-    sentence = first_sentence(next(markdowns(selection.db_path, [page.id]))) if page else ""
+    sentence = first_sentence(next(selection.store.markdowns([page.id]))) if page else ""
     return sentence or f"Documentation from {selection.job.start_url}, {len(selection.pages)} pages."
 
 
@@ -475,8 +471,6 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def paste_text(
-    db_path: str | os.PathLike[str] | None, job_id: str, *, threshold: int | None = None, order: str = "site"
-) -> str:
+def paste_text(store: StoreReader, job_id: str, *, threshold: int | None = None, order: str = "site") -> str:
     """The paste as text (for the Python API's `JobResult.paste()`)."""
-    return "".join(paste(select(db_path, job_id, threshold=threshold, order=order)))
+    return "".join(paste(select(store, job_id, threshold=threshold, order=order)))

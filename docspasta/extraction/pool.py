@@ -24,6 +24,9 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+LOADS_OFF_LOOP = 256 * 1024  # bytes of a worker's answer unpickled on a thread, not the event loop
+
+
 class ExtractPool:
     """`await pool.extract(item, timeout)` on the loop that started the pool."""
 
@@ -88,7 +91,10 @@ class ExtractPool:
         worker.stdin.write(frame(item))
         await worker.stdin.drain()
         (size,) = HEADER.unpack(await worker.stdout.readexactly(HEADER.size))
-        return pickle.loads(await worker.stdout.readexactly(size))
+        data = await worker.stdout.readexactly(size)
+        if size < LOADS_OFF_LOOP:
+            return pickle.loads(data)
+        return await asyncio.to_thread(pickle.loads, data)  # a big page's result: milliseconds of unpickling
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         worker = await asyncio.create_subprocess_exec(

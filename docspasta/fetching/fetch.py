@@ -14,7 +14,7 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -43,7 +43,16 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _THROTTLE_STATUSES = {429, 503}
 
-HopCheck = Callable[[str], "str | None"]  # url -> reason to refuse, or None
+HopCheck = Callable[[str], Awaitable["str | None"]]  # url -> reason to refuse, or None
+
+
+def hop_check(rule: Callable[[str], str | None]) -> HopCheck:
+    """A redirect check from a plain rule (a scope's, say); the engine's own also asks the store."""
+
+    async def check(url: str) -> str | None:
+        return rule(url)
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,7 @@ class Fetcher:
             budget -= time.monotonic() - started
             if location is None:
                 return current, response, body
-            current = _next_hop(current, location, seen, check_hop)
+            current = await _next_hop(current, location, seen, check_hop)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
 
     async def _request(self, url: str, html_only: bool) -> tuple[str | None, httpx.Response, bytes]:
@@ -197,14 +206,14 @@ def _protocol_error(exc: httpx.RemoteProtocolError) -> FetchError:
     return ConnectError(f"connection failed: RemoteProtocolError: {exc}".rstrip(": "))
 
 
-def _next_hop(current: str, location: str, seen: set[str], check_hop: HopCheck | None) -> str:
+async def _next_hop(current: str, location: str, seen: set[str], check_hop: HopCheck | None) -> str:
     target = normalize(location, base=current)
     if target is None:
         raise RedirectError(f"redirect to a non-http(s) URL: {location[:200]}")
     if target in seen:
         raise RedirectError(f"redirect loop at {target}")
     seen.add(target)
-    if check_hop is not None and (reason := check_hop(target)) is not None:
+    if check_hop is not None and (reason := await check_hop(target)) is not None:
         raise RedirectError(f"redirect refused ({reason}): {target}")
     return target
 

@@ -9,9 +9,12 @@ URL's host name: httpcore passes the origin host to start_tls, not the address.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import ssl
 from collections.abc import Iterable
 
+import anyio._backends._asyncio  # noqa: F401  # httpcore imports it at the first connection: 50 ms on the loop
 import httpcore
 import httpx
 
@@ -81,12 +84,19 @@ def guarded_transport(guard: AddressGuard, limits: httpx.Limits) -> httpx.AsyncH
 
     httpx has no public hook for the network backend, so the transport's connection pool
     is rebuilt with one (tests/test_guard.py fails if an httpx upgrade bypasses it)."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=_tls(), limits=limits, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=_tls(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=GuardedBackend(guard),
     )
     return transport
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle takes ~25 ms, which every job's
+    start would otherwise spend on the event loop (twice: httpx makes one per transport)."""
+    return httpx.create_ssl_context()

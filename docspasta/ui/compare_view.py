@@ -16,9 +16,8 @@ from ..exports.analytics import (
     quality_histogram,
     url_overlap,
 )
-from ..records import ACTIVE_JOB_STATUSES
+from ..records import ACTIVE_JOB_STATUSES, JobStatus, PageStatus
 from ..settings import field_docs
-from ..store.sqlite.reads import get_comparison, list_jobs
 from . import session
 from .config import UIConfig
 
@@ -74,7 +73,7 @@ def _start(cfg: UIConfig) -> None:
 
 def _show(cfg: UIConfig, comparison_id: str) -> None:
     try:
-        comparison = get_comparison(cfg.db_path, comparison_id)
+        comparison = cfg.store.get_comparison(comparison_id)
     except DocspastaError as exc:
         st.error(f"Cannot open comparison {comparison_id}: {exc}")
         return
@@ -90,7 +89,7 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
 
     @st.fragment(run_every=0.5 if running else None)
     def live() -> None:
-        current = get_comparison(cfg.db_path, comparison_id)
+        current = cfg.store.get_comparison(comparison_id)
         for label, job in current.jobs:
             planned = (
                 max(1, min(job.settings.max_pages, job.completed + job.queued)) if job.queued else max(1, job.completed)
@@ -101,7 +100,7 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
             st.rerun()
 
     live()
-    metrics = comparison_metrics(cfg.db_path, comparison_id)
+    metrics = comparison_metrics(cfg.store, comparison_id)
     if metrics.is_empty():
         return
     best = best_variant(metrics)
@@ -113,7 +112,7 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
 
 
 def _charts(cfg: UIConfig, comparison_id: str, comparison) -> None:
-    progress = progress_frame(cfg.db_path, comparison_id)
+    progress = progress_frame(cfg.store, comparison_id)
     st.caption("Pages completed over time")
     st.altair_chart(
         alt.Chart(progress).mark_line(point=False).encode(x="seconds:Q", y="pages:Q", color="variant:N"),
@@ -121,10 +120,10 @@ def _charts(cfg: UIConfig, comparison_id: str, comparison) -> None:
     )  # fmt: skip
     frames, depths = [], []
     for label, job in comparison.jobs:
-        df = pages_frame(cfg.db_path, job.id)
+        df = pages_frame(cfg.store, job.id)
         frames.append(quality_histogram(df).with_columns(variant=pl.lit(label)))
         depths.append(
-            df.filter(pl.col("status") == "completed")
+            df.filter(pl.col("status") == PageStatus.COMPLETED)
             .group_by("depth")
             .len("pages")
             .with_columns(variant=pl.lit(label))
@@ -146,7 +145,7 @@ def _charts(cfg: UIConfig, comparison_id: str, comparison) -> None:
 
 
 def _overlap(cfg: UIConfig, comparison_id: str) -> None:
-    overlap = url_overlap(cfg.db_path, comparison_id)
+    overlap = url_overlap(cfg.store, comparison_id)
     st.caption(f"URL overlap: {len(overlap['shared'])} pages crawled by every variant")
     with st.expander("Pages only one variant crawled"):
         for label, urls in overlap["only"].items():
@@ -156,8 +155,11 @@ def _overlap(cfg: UIConfig, comparison_id: str) -> None:
 
 def _add_earlier(cfg: UIConfig, comparison_id: str, comparison) -> None:
     mine = {job.id for _, job in comparison.jobs}
-    earlier = [j for j in list_jobs(cfg.db_path, owner=session.owner(cfg))
-               if j.start_url == comparison.start_url and j.id not in mine and j.status == "completed"]  # fmt: skip
+    earlier = [
+        j
+        for j in cfg.store.list_jobs(owner=session.owner(cfg))
+        if j.start_url == comparison.start_url and j.id not in mine and j.status == JobStatus.COMPLETED
+    ]
     if not earlier:
         return
     choice = st.selectbox("Add an earlier crawl of this site", [j.id for j in earlier], key="cmp_add_pick")

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
-from ..store.sqlite.writer import resolve_db_path
+from ..store import StoreReader, open_reader, resolve
 
 
 @dataclass(frozen=True)
 class UIConfig:
-    db_path: Path
+    db: str  # the store, as --db takes it (resolved)
     hosted: bool
     max_pages_cap: int
     max_jobs: int
     allow_private_default: bool = False  # never true when hosted
+
+    @property
+    def store(self) -> StoreReader:
+        """A reader of the store (cheap: it connects per read)."""
+        return open_reader(self.db)
 
 
 def _setting(name: str, default: str | None = None) -> str | None:
@@ -43,7 +47,7 @@ def _setting(name: str, default: str | None = None) -> str | None:
 def load_config() -> UIConfig:
     hosted = _truthy(_setting("hosted", "0"))
     return UIConfig(
-        db_path=resolve_db_path(_setting("db")),
+        db=resolve(_setting("db")),
         hosted=hosted,
         max_pages_cap=int(_setting("max_pages", "500" if hosted else "100000") or 100000),
         max_jobs=int(_setting("max_jobs", "2" if hosted else "4") or 4),

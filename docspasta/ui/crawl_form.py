@@ -8,44 +8,34 @@ import streamlit as st
 
 from ..errors import DocspastaError, StoreError
 from ..guard import guard_hint
-from ..settings import (
-    PRESETS,
-    PROCESSING_MODES,
-    STRATEGIES,
-    CrawlSettings,
-    field_docs,
-    setting_field,
-    validation_errors,
-)
-from ..store.sqlite.reads import running_job_count
+from ..settings import PRESETS, CrawlSettings, FormField, Widget, form_fields, validation_errors
 from . import session
 from .config import UIConfig
 
-DOCS = field_docs()
+FORM = {f.name: f for f in form_fields()}  # every setting with a label, as settings.py describes it
+FIELDS: dict[str, tuple[str, Any]] = {f"f_{name}": (name, f.default) for name, f in FORM.items()}
+FIELD_NAMES = set(FORM)
 PRESET_NAMES = ["Custom", *PRESETS]
-# widget key -> (setting name, default); defaults come from CrawlSettings (text areas hold lines)
-_FORM_SETTINGS = ("url", "max_pages", "max_depth", "concurrency", "batch_size", "quality_threshold", "timeout",
-                  "include", "exclude", "strategy", "processing", "ignore_robots", "include_generated")  # fmt: skip
-FIELDS: dict[str, tuple[str, Any]] = {
-    f"f_{name}": (name, "" if name in ("url", "include", "exclude") else setting_field(name).default)
-    for name in _FORM_SETTINGS
-}
-FIELD_NAMES = {name for name, _ in FIELDS.values()}
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
+GUARD = "allow_private"  # shown only when local: hosted, the guard stays closed
 
 
 def render(cfg: UIConfig) -> None:
-    for key, (_, default) in FIELDS.items():
-        st.session_state.setdefault(key, default)
-    st.session_state.setdefault("f_allow_private", cfg.allow_private_default)
+    for key, (name, default) in FIELDS.items():
+        st.session_state.setdefault(key, cfg.allow_private_default if name == GUARD else default)
     st.session_state.setdefault("f_preset", "Documentation")
     if "f_preset_applied" not in st.session_state:
         _apply_preset()
         st.session_state["f_preset_applied"] = True
     errors: dict[str, str] = st.session_state.get(session.FORM_ERRORS, {})
 
-    st.text_input("Documentation URL", key="f_url", placeholder="https://docs.example.org/", help=DOCS["url"])
-    _error(errors, "url")
+    by_widget: dict[Widget, list[FormField]] = {w: [] for w in Widget}
+    for f in FORM.values():
+        if not (f.name == GUARD and cfg.hosted):
+            by_widget[f.widget].append(f)
+    for f in by_widget[Widget.TEXT]:
+        _widget(st, f, cfg)
+        _errors(errors, [f])
     st.selectbox(
         "Preset",
         PRESET_NAMES,
@@ -53,31 +43,12 @@ def render(cfg: UIConfig) -> None:
         on_change=_apply_preset,
         help="Documentation: batch 20, concurrency 30, timeout 5 s. Large site: 50, 50, 3 s. Careful: 10, 10, 8 s.",
     )
-    left, mid, right = st.columns(3)
-    _number(left, "Max pages", "max_pages", hi=cfg.max_pages_cap)
-    _number(mid, "Max depth", "max_depth")
-    _number(right, "Quality threshold", "quality_threshold")
-    _number(left, "Concurrency", "concurrency")
-    _number(mid, "Batch size", "batch_size")
-    _number(right, "Per-page timeout (s)", "timeout", step=0.5)
-    for field in ("max_pages", "max_depth", "quality_threshold", "concurrency", "batch_size", "timeout"):
-        _error(errors, field)
-    order, mode = st.columns(2)
-    order.selectbox("Strategy", list(STRATEGIES), key="f_strategy", help=DOCS["strategy"])
-    mode.selectbox("Processing", list(PROCESSING_MODES), key="f_processing", help=DOCS["processing"])
-    st.checkbox("Ignore robots.txt (only for a site you own)", key="f_ignore_robots", help=DOCS["ignore_robots"])
-    st.checkbox(
-        "Include generated pages (indexes, search, source listings)",
-        key="f_include_generated",
-        help=DOCS["include_generated"],
-    )
-    if not cfg.hosted:  # hosted: the guard stays closed, so there is nothing to offer
-        st.checkbox("Allow private/local addresses", key="f_allow_private", help=DOCS["allow_private"])
-    inc, exc = st.columns(2)
-    inc.text_area("Include patterns (one per line)", key="f_include", placeholder="/docs/**", help=DOCS["include"])
-    exc.text_area("Exclude patterns (one per line)", key="f_exclude", placeholder="**/changelog*", help=DOCS["exclude"])
-    _error(errors, "include")
-    _error(errors, "exclude")
+    for group, per_row in ((Widget.NUMBER, 3), (Widget.SELECT, 2), (Widget.CHECKBOX, 1), (Widget.LINES, 2)):
+        fields = by_widget[group]
+        columns = st.columns(per_row) if per_row > 1 else [st] * per_row
+        for i, f in enumerate(fields):
+            _widget(columns[i % per_row], f, cfg)
+        _errors(errors, fields)
     for field, message in errors.items():
         if field not in FIELD_NAMES:
             st.error(message)
@@ -90,15 +61,41 @@ def render(cfg: UIConfig) -> None:
     _show_preview()
 
 
+def _widget(column: Any, f: FormField, cfg: UIConfig) -> None:
+    """One setting's widget, its label, help, bounds and choices all from settings.py."""
+    key = f"f_{f.name}"
+    if f.widget == Widget.NUMBER:
+        lo, hi = f.lo, cfg.max_pages_cap if f.name == "max_pages" else f.hi
+        assert lo is not None and hi is not None, f"{f.name} needs bounds"
+        kind = int if isinstance(f.default, int) else float
+        column.number_input(f.label, kind(lo), kind(hi), step=f.step, key=key, help=f.doc)
+    elif f.widget == Widget.SELECT:
+        column.selectbox(f.label, list(f.choices), key=key, help=f.doc)
+    elif f.widget == Widget.CHECKBOX:
+        column.checkbox(f.label, key=key, help=f.doc)
+    elif f.widget == Widget.LINES:
+        column.text_area(f.label, key=key, placeholder=f.placeholder, help=f.doc)
+    else:
+        column.text_input(f.label, key=key, placeholder=f.placeholder, help=f.doc)
+
+
+def _errors(errors: dict[str, str], fields: list[FormField]) -> None:
+    for f in fields:
+        if f.name in errors:
+            st.error(errors[f.name], icon="⚠️")
+
+
 def form_values(cfg: UIConfig) -> dict[str, Any]:
-    values: dict[str, Any] = {"allow_private": not cfg.hosted and bool(st.session_state.get("f_allow_private"))}
-    for key, (name, _) in FIELDS.items():
-        value = st.session_state.get(key)
-        if name in ("include", "exclude"):
+    """The form's settings as CrawlSettings takes them (lines split, text stripped)."""
+    values: dict[str, Any] = {}
+    for name, f in FORM.items():
+        value = st.session_state.get(f"f_{name}")
+        if f.widget == Widget.LINES:
             value = [line.strip() for line in (value or "").splitlines() if line.strip()]
-        elif name == "url":
+        elif f.widget == Widget.TEXT:
             value = (value or "").strip()
         values[name] = value
+    values[GUARD] = not cfg.hosted and bool(values[GUARD])
     return values
 
 
@@ -120,17 +117,6 @@ def _start(cfg: UIConfig) -> None:
     settings = CrawlSettings.from_dict(values)
     job_id = session.runner(cfg).submit(settings, owner=session.owner(cfg))
     session.open_job(job_id)
-
-
-def _number(column: Any, label: str, name: str, *, hi: float | None = None, step: float | None = None) -> None:
-    """A number field whose bounds, help and type are the setting's own (settings.py)."""
-    f = setting_field(name)
-    lo, top = f.metadata["lo"], hi if hi is not None else f.metadata["hi"]
-    if isinstance(f.default, int):
-        lo, top = int(lo), int(top)
-    else:
-        lo, top = float(lo), float(top)
-    column.number_input(label, lo, top, step=step, key=f"f_{name}", help=DOCS[name])
 
 
 def _preview(cfg: UIConfig) -> None:
@@ -169,11 +155,6 @@ def _show_preview() -> None:
 
 def running_job_count_safe(cfg: UIConfig) -> int:
     try:
-        return running_job_count(cfg.db_path)
+        return cfg.store.running_job_count()
     except StoreError:  # no database yet: nothing is running
         return 0
-
-
-def _error(errors: dict[str, str], field: str) -> None:
-    if field in errors:
-        st.error(errors[field], icon="⚠️")

@@ -21,9 +21,8 @@ from ..errors import DocspastaError
 from ..exports.analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..exports.export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResult, export
 from ..guard import guard_hint
-from ..records import ACTIVE_JOB_STATUSES
-from ..store.sqlite.reads import events, page_detail
-from ..store.sqlite.writer import JobRecord
+from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord, JobStatus, PageStatus
+from ..store import open_reader
 from . import session
 from .config import UIConfig
 
@@ -89,13 +88,13 @@ def _progress(cfg: UIConfig, job: JobRecord) -> None:
         delta_color="off",
         delta_arrow="off",
     )
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED:
         st.error(f"The crawl failed: {job.error}{guard_hint(job.error, 'hosted' if cfg.hosted else 'dashboard')}")
-    elif job.status == "completed" and job.completed == 0:
+    elif job.status == JobStatus.COMPLETED and job.completed == 0:
         st.warning("The crawl finished without any page with content.")
-    elif job.status in ("interrupted", "paused"):
+    elif job.status in (JobStatus.INTERRUPTED, JobStatus.PAUSED):
         st.warning(f"This crawl is {job.status}. Resume it to continue where it stopped.")
-    elif job.status == "cancelled":
+    elif job.status == JobStatus.CANCELLED:
         st.info("This crawl was cancelled.")
 
 
@@ -105,12 +104,12 @@ def _controls(cfg: UIConfig, job: JobRecord) -> None:
     if job.status in ACTIVE_JOB_STATUSES:
         cols[0].button("Cancel", key="jv_cancel", on_click=runner.cancel, args=(job.id,))
         cols[1].button("Pause", key="jv_pause", on_click=runner.pause, args=(job.id,))
-    elif job.status in ("interrupted", "paused", "failed", "cancelled") and job.scope_host:
+    elif job.status in RESUMABLE_JOB_STATUSES and job.scope_host:
         cols[0].button("Resume", key="jv_resume", type="primary", on_click=runner.resume, args=(job.id,))
 
 
 def _events(cfg: UIConfig, job: JobRecord) -> None:
-    rows = events(cfg.db_path, job.id, limit=8)
+    rows = cfg.store.events(job.id, limit=8)
     with st.expander("Latest events", expanded=job.status in ACTIVE_JOB_STATUSES):
         st.dataframe(
             pl.DataFrame(
@@ -129,7 +128,7 @@ def _events(cfg: UIConfig, job: JobRecord) -> None:
 
 
 def _inspect(cfg: UIConfig, job: JobRecord) -> None:
-    df = pages_frame(cfg.db_path, job.id)
+    df = pages_frame(cfg.store, job.id)
     if df.is_empty():
         return
     st.subheader("Inspect")
@@ -138,7 +137,7 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
     _quality_histogram(left, df, threshold)
     right.caption("Not crawled, failed, or left out of the paste, by reason")
     right.dataframe(skip_reasons(df, threshold), hide_index=True, width="stretch", key="jv_skips")
-    f = fidelity_summary(cfg.db_path, job.id)
+    f = fidelity_summary(cfg.store, job.id)
     by = ", ".join(f"{k.removeprefix('pages by ')}: {v}" for k, v in f.items() if k.startswith("pages by"))
     right.caption(
         f"Fidelity: code blocks {f['pre_in']} in the HTML → {f['fences_out']} fenced · tables {f['tables_in']} → "
@@ -147,8 +146,8 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
 
     statuses = st.multiselect(
         "Show pages with status",
-        ["completed", "failed", "skipped", "pending", "processing"],
-        default=["completed", "failed"],
+        list(PageStatus),
+        default=[PageStatus.COMPLETED, PageStatus.FAILED],
         key="jv_status_filter",
     )
     search = st.text_input("Filter by URL or title", key="jv_search")
@@ -173,7 +172,7 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
 
 
 def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
-    completed = df.filter(pl.col("status") == "completed")  # in reading order, as the paste
+    completed = df.filter(pl.col("status") == PageStatus.COMPLETED)  # in reading order, as the paste
     if completed.is_empty():
         return
     urls = completed["url"].to_list()
@@ -181,7 +180,7 @@ def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
     url = st.selectbox("Preview a page", urls, format_func=lambda u: f"{titles.get(u) or u} — {u}", key="jv_preview")
     if not url:
         return
-    page = page_detail(cfg.db_path, job.id, url)
+    page = cfg.store.page_detail(job.id, url)
     st.caption(f"Quality {page.quality}: " + "; ".join(page.quality_reasons))
     if page.fidelity:
         f = page.fidelity
@@ -215,7 +214,7 @@ def _result(cfg: UIConfig, job: JobRecord) -> None:
         help="The site's reading order follows its own navigation (next-page links); URL paths sort by path.",
     )  # fmt: skip
     running = job.status in ACTIVE_JOB_STATUSES  # exact counts (a counter process) once, when it ends
-    args = (str(cfg.db_path), job.id, threshold, budget or None, order, not running, job.completed, job.finished_at)
+    args = (cfg.db, job.id, threshold, budget or None, order, not running, job.completed, job.finished_at)
     try:
         paste = cached_export(*args, "paste")
     except (DocspastaError, ValueError) as exc:
@@ -250,7 +249,7 @@ def _deferred(args: tuple[Any, ...], fmt: str) -> Callable[[], bytes]:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_export(
-    db_path: str,
+    db: str,
     job_id: str,
     threshold: int,
     budget: int | None,
@@ -262,7 +261,7 @@ def cached_export(
 ) -> ExportResult:
     """One export, rebuilt only when the job, the threshold, the budget or the order changed.
     Only the paste of a finished job shows its token count; the rest skip the counter process."""
-    return export(db_path, job_id, fmt, threshold=threshold, max_tokens=budget, order=order,
+    return export(open_reader(db), job_id, fmt, threshold=threshold, max_tokens=budget, order=order,
                   count_tokens=exact and fmt == "paste")  # fmt: skip
 
 

@@ -8,9 +8,7 @@ import polars as pl
 import streamlit as st
 
 from ..errors import DocspastaError
-from ..records import ACTIVE_JOB_STATUSES
-from ..store.sqlite.reads import list_jobs
-from ..store.sqlite.writer import JobRecord
+from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord
 from . import session
 from .config import UIConfig
 from .job_view import cached_export
@@ -20,7 +18,8 @@ def render(cfg: UIConfig) -> None:
     if notice := st.session_state.pop("jobs_notice", None):
         st.warning(notice)
     try:
-        jobs = list_jobs(cfg.db_path, owner=session.owner(cfg)) if cfg.db_path.exists() else []
+        store = cfg.store
+        jobs = store.list_jobs(owner=session.owner(cfg)) if store.exists() else []
     except DocspastaError as exc:
         st.error(str(exc))
         return
@@ -38,7 +37,7 @@ def render(cfg: UIConfig) -> None:
         session.open_job(job.id)
         st.switch_page("app.py")
     if job.completed:
-        args = (str(cfg.db_path), job.id, job.settings.quality_threshold, None, "site", False, job.completed,
+        args = (cfg.db, job.id, job.settings.quality_threshold, None, "site", False, job.completed,
                 job.finished_at)  # fmt: skip
         cols[1].download_button(
             "Export paste",
@@ -47,7 +46,7 @@ def render(cfg: UIConfig) -> None:
             mime="text/markdown",
             key="jobs_export",
         )
-    if job.status in ("interrupted", "paused", "failed", "cancelled") and job.scope_host:
+    if job.status in RESUMABLE_JOB_STATUSES and job.scope_host:
         cols[2].button("Resume", key="jobs_resume", on_click=_resume, args=(cfg, job.id))
     cols[3].button("Delete", key="jobs_delete", on_click=_delete, args=(cfg, job))
 

@@ -8,8 +8,7 @@ import streamlit as st
 
 from ..crawl.runner import Runner, get_runner
 from ..errors import JobNotFoundError
-from ..store.sqlite.reads import get_job
-from ..store.sqlite.writer import JobRecord
+from ..records import JobRecord
 from .config import UIConfig
 
 JOB_ID = "job_id"
@@ -19,16 +18,16 @@ NOTICE = "notice"
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(db_path: str, max_jobs: int, hosted: bool) -> Runner:
-    return get_runner(db_path, max_jobs=max_jobs, guard_locked=hosted)
+def _runner(db: str, max_jobs: int, hosted: bool) -> Runner:
+    return get_runner(db, max_jobs=max_jobs, guard_locked=hosted)
 
 
 def runner(cfg: UIConfig) -> Runner:
     """The process's one background loop (cached, and found by thread name after a re-import)."""
-    handle = _runner(str(cfg.db_path), cfg.max_jobs, cfg.hosted)
+    handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted)
     if not handle.thread.is_alive():
         _runner.clear()
-        handle = _runner(str(cfg.db_path), cfg.max_jobs, cfg.hosted)
+        handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted)
     return handle
 
 
@@ -59,7 +58,7 @@ def open_job(job_id: str | None) -> None:
 
 def load_job(cfg: UIConfig, job_id: str) -> JobRecord:
     """The job if this visitor may see it; hosted visitors see only their own."""
-    job = get_job(cfg.db_path, job_id)
+    job = cfg.store.get_job(job_id)
     if cfg.hosted and job.owner != owner(cfg):
         raise JobNotFoundError(job_id)
     return job

@@ -11,31 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
-from ...records import StrategyName
-
-
-@dataclass(frozen=True)
-class Claim:
-    page_id: int
-    url: str
-    depth: int
-    retries: int
-
-
-@dataclass(frozen=True)
-class NewLink:
-    url: str
-    url_key: str
-    depth: int
-    discovered_from: str | None
-    found_by: str
-    status: str  # 'pending' or 'skipped'
-    reason: str | None = None
-    score: float = 0.0
-
+from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
 
 # Each strategy's order over pending pages; BFS also claims level by level (no page at
 # depth d+1 while one at depth d is pending or in flight), so depth is exact at claim time.
@@ -114,7 +92,7 @@ def add_links(
          for l in links],
     )  # fmt: skip
     added = conn.total_changes - before
-    wanted = {l.url_key: l.depth for l in links if l.found_by != "alias" and l.reason in (None, "depth")}
+    wanted = {l.url_key: l.depth for l in links if l.found_by != FoundBy.ALIAS and l.reason in (None, "depth")}
     for key, depth in _deeper_than(conn, job_id, wanted).items():
         lower_depth(conn, job_id, key, depth, max_depth)
     return added
@@ -150,15 +128,15 @@ def lower_depth(conn: sqlite3.Connection, job_id: str, key: str, depth: int, max
         if row is None or row[1] <= depth:
             continue
         page_id, _, status, reason = row
-        if status == "skipped" and reason != "depth":
+        if status == PageStatus.SKIPPED and reason != "depth":
             continue
-        revive = status == "skipped" and max_depth is not None and depth <= max_depth
+        revive = status == PageStatus.SKIPPED and max_depth is not None and depth <= max_depth
         conn.execute(
             "UPDATE pages SET depth = ?, status = CASE WHEN ? THEN 'pending' ELSE status END, "
             "reason = CASE WHEN ? THEN NULL ELSE reason END WHERE id = ?",
             (depth, revive, revive, page_id),
         )
-        if status == "completed":
+        if status == PageStatus.COMPLETED:
             children = conn.execute("SELECT to_key FROM links WHERE job_id = ? AND from_id = ?", (job_id, page_id))
             queue.extend((child, depth + 1) for (child,) in children)
 

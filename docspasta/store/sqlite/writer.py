@@ -9,7 +9,6 @@ SQL lives in this package (store/) only: here, frontier.py, reads.py and migrati
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import json
 import os
@@ -18,38 +17,33 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from ...errors import JobBusyError, JobNotFoundError, StoreError
-from ...extraction import fingerprints
-from ...records import StrategyName
+from ...records import (
+    Claim,
+    Control,
+    FoundBy,
+    JobRecord,
+    JobStatus,
+    JobStep,
+    NewLink,
+    PageOutcome,
+    PageStatus,
+    StrategyName,
+)
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
+from .. import duplicates
+from ..duplicates import Candidates, StoredPage
+from ..location import DbSpec, resolve_db_path
 from ..reading_order import OrderItem, reading_order
 from . import frontier
-from .frontier import Claim, NewLink
 from .migrations import Database, migrations
+from .reads import job_from_row
 
 HEARTBEAT_STALE_S = 30.0
-
-
-def default_db_path() -> Path:
-    """`$DOCSPASTA_DB`, else one file in the user's cache directory (shared by CLI and dashboard)."""
-    if env := os.environ.get("DOCSPASTA_DB"):
-        return Path(env).expanduser()
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif os.uname().sysname == "Darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "docspasta" / "docspasta.db"
-
-
-def resolve_db_path(path: str | os.PathLike[str] | None) -> Path:
-    return Path(path).expanduser() if path else default_db_path()
 
 
 def worker_name() -> str:
@@ -62,86 +56,13 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
 
 
-@dataclass(frozen=True)
-class PageOutcome:
-    """What happened to one claimed page; written by `Store.commit_batch`."""
+class SQLiteWriter:
+    """The store writer over one SQLite file (see contract.StoreWriter). Create it on
+    the thread that will use it."""
 
-    page_id: int
-    url: str
-    status: str  # completed | failed | skipped
-    reason: str | None = None
-    final_url: str | None = None
-    final_key: str | None = None
-    depth: int = 0
-    http_status: int | None = None
-    content_type: str | None = None
-    fetch_ms: float | None = None
-    extract_ms: float | None = None
-    bytes: int | None = None
-    title: str | None = None
-    markdown: str | None = None
-    quality: int | None = None
-    quality_reasons: tuple[str, ...] = ()
-    content_hash: str | None = None
-    words: int | None = None
-    html_gz: builtins.bytes | None = None  # `bytes` is also a field of this class
-    retries: int = 0
-    extractor: str | None = None
-    tokens: int | None = None
-    sketch: tuple[int, ...] | None = None
-    block_hashes: tuple[str, ...] = ()
-    fidelity: dict[str, int] | None = None
-    duplicate_of: str | None = None
-    canonical_key: str | None = None  # dedup key of the page's rel=canonical URL, when it names another URL
-    next_url: str | None = None  # the generator's "next page" link: the site's reading order
-    prev_url: str | None = None  # its "previous page" link
-    page_kind: str | None = None  # a generated page's kind (index, search, source, print)
-    links: list[NewLink] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    id: str
-    status: str
-    step: str
-    settings: CrawlSettings
-    start_url: str
-    scope_host: str | None
-    scope_prefix: str | None
-    site_title: str | None
-    discovered: int
-    queued: int
-    completed: int
-    failed: int
-    skipped: int
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    heartbeat_at: float | None
-    run_seconds: float
-    worker: str | None
-    owner: str | None
-    control: str | None
-    error: str | None
-    comparison_id: str | None = None
-    label: str | None = None
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> JobRecord:
-        data = dict(row)
-        data["settings"] = CrawlSettings.from_json(data["settings"])
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
-
-    @property
-    def pages_per_second(self) -> float:
-        return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
-
-
-class Store:
-    """The write side of the job store. Create it on the thread that will use it."""
-
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = resolve_db_path(path)
+    def __init__(self, db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = resolve_db_path(db)
+        self.location = str(self.path)
         self.clock = clock  # what leases are measured against (tests pass one they can move)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +83,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SQLiteWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -190,10 +111,11 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner) "
-                "VALUES (?, ?, 'pending', 'discovery', ?, ?, ?)",
-                (job_id, now, start, settings.to_json(), owner),
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, now, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner),
             )
-            frontier.add_links(conn, job_id, [NewLink(start, dedup_key(start), 0, None, "start", "pending")], now)
+            first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
+            frontier.add_links(conn, job_id, [first], now)
             self._event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
         return job_id
 
@@ -227,7 +149,7 @@ class Store:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(job_id)
-        return JobRecord.from_row(row)
+        return job_from_row(row)
 
     def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
         """Take ownership of a job to run it; pages it had in flight return to pending."""
@@ -237,13 +159,14 @@ class Store:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(job_id)
-            if row["status"] == "running" and row["worker"] != worker and _alive(row["worker"], row["heartbeat_at"]):
+            running = row["status"] == JobStatus.RUNNING
+            if running and row["worker"] != worker and _alive(row["worker"], row["heartbeat_at"]):
                 raise JobBusyError(job_id, row["worker"])
             resumed = row["started_at"] is not None
             conn.execute(
-                "UPDATE jobs SET status = 'running', worker = ?, heartbeat_at = ?, control = NULL, "
+                "UPDATE jobs SET status = ?, worker = ?, heartbeat_at = ?, control = NULL, "
                 "started_at = coalesce(started_at, ?), finished_at = NULL, error = NULL WHERE id = ?",
-                (worker, now, now, job_id),
+                (JobStatus.RUNNING, worker, now, now, job_id),
             )
             released = frontier.release(conn, job_id)
             self._event(
@@ -262,31 +185,32 @@ class Store:
                 (host, prefix, site_title, job_id),
             )
 
-    def set_step(self, job_id: str, step: str) -> None:
+    def set_step(self, job_id: str, step: JobStep) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE jobs SET step = ? WHERE id = ?", (step, job_id))
             self._event(conn, job_id, "step", None, {"step": step})
 
-    def heartbeat(self, job_id: str, run_seconds: float) -> str | None:
+    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
         """Record liveness and run time; return a pending control request (cancel/pause)."""
         with self.transaction() as conn:
             row = conn.execute(
                 "UPDATE jobs SET heartbeat_at = ?, run_seconds = run_seconds + ? WHERE id = ? RETURNING control",
                 (time.time(), run_seconds, job_id),
             ).fetchone()
-        return row[0] if row else None
+        return Control(row[0]) if row and row[0] else None
 
-    def request_control(self, job_id: str, action: str) -> None:
+    def request_control(self, job_id: str, action: Control) -> None:
         """Ask whoever runs the job to cancel or pause it (works across processes)."""
         with self.transaction() as conn:
             row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(job_id)
-            if row[0] in ("running", "pending"):
+            if row[0] in (JobStatus.RUNNING, JobStatus.PENDING):
                 conn.execute("UPDATE jobs SET control = ? WHERE id = ?", (action, job_id))
-            elif row[0] in ("interrupted", "paused") and action == "cancel":
+            elif row[0] in (JobStatus.INTERRUPTED, JobStatus.PAUSED) and action == Control.CANCEL:
                 conn.execute(
-                    "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (time.time(), job_id)
+                    "UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?",
+                    (JobStatus.CANCELLED, time.time(), job_id),
                 )
                 frontier.release(conn, job_id)
             self._event(conn, job_id, f"{action}_requested", None, None)
@@ -295,14 +219,14 @@ class Store:
         """Number the completed pages in the site's reading order (reading_order.py)."""
         with self.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, url, final_url, next_url, prev_url FROM pages WHERE job_id = ? AND status = 'completed'",
-                (job_id,),
+                "SELECT id, url, final_url, next_url, prev_url FROM pages WHERE job_id = ? AND status = ?",
+                (job_id, PageStatus.COMPLETED),
             ).fetchall()
             order = reading_order([OrderItem(*row) for row in rows], start_url)
             conn.execute("UPDATE pages SET position = NULL WHERE job_id = ? AND position IS NOT NULL", (job_id,))
             conn.executemany("UPDATE pages SET position = ? WHERE id = ?", [(n, i) for n, i in enumerate(order)])
 
-    def finish(self, job_id: str, status: str, *, error: str | None = None, step: str | None = None) -> None:
+    def finish(self, job_id: str, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
         with self.transaction() as conn:
             frontier.release(conn, job_id)
             conn.execute(
@@ -319,16 +243,18 @@ class Store:
 
     def resumable_jobs(self) -> list[str]:
         """Jobs left `running` by a process that is gone (stale heartbeat or dead pid)."""
-        rows = self.conn.execute("SELECT id, worker, heartbeat_at FROM jobs WHERE status = 'running'").fetchall()
+        rows = self.conn.execute(
+            "SELECT id, worker, heartbeat_at FROM jobs WHERE status = ?", (JobStatus.RUNNING,)
+        ).fetchall()
         return [r["id"] for r in rows if not _alive(r["worker"], r["heartbeat_at"])]
 
     # -- frontier ---------------------------------------------------------------------
 
-    def page_status(self, job_id: str, url_key: str) -> str | None:
+    def page_status(self, job_id: str, url_key: str) -> PageStatus | None:
         row = self.conn.execute(
             "SELECT status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, url_key)
         ).fetchone()
-        return row[0] if row else None
+        return PageStatus(row[0]) if row else None
 
     def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
         with self.transaction() as conn:
@@ -361,7 +287,7 @@ class Store:
                 if outcome.links:
                     links = _at_current_depth(conn, outcome, max_depth)
                     frontier.add_links(conn, job_id, links, now, max_depth=max_depth)
-                    if outcome.status == "completed":
+                    if outcome.status == PageStatus.COMPLETED:
                         crawlable = [l.url_key for l in links if l.reason in (None, "depth")]
                         frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable)
                 self._event(
@@ -373,62 +299,25 @@ class Store:
                 )
 
     def _dedupe(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> PageOutcome:
-        """A completed page whose content or redirect target is already stored is a duplicate."""
-        if o.status != "completed":
+        """Look up the candidates, let `duplicates.judge` decide, apply its verdict here."""
+        if o.status != PageStatus.COMPLETED:
             return o
-        if o.final_key:
-            other = conn.execute(
-                "SELECT id, url, status FROM pages WHERE job_id = ? AND url_key = ?", (job_id, o.final_key)
-            ).fetchone()
-            if other is None:  # remember the target so no later link fetches it again
-                alias = NewLink(
-                    o.final_url or "",
-                    o.final_key,
-                    o.depth,
-                    o.url,
-                    "alias",
-                    "skipped",
-                    f"duplicate of {o.url} (redirect)",
-                )
-                frontier.add_links(conn, job_id, [alias], time.time())
-            elif other["id"] != o.page_id:
-                if other["status"] == "completed":
-                    return _as_duplicate(o, other["url"], "redirect")
-                if other["status"] in ("pending", "skipped"):
-                    conn.execute(
-                        "UPDATE pages SET status = 'skipped', reason = ? WHERE id = ?",
-                        (f"duplicate of {o.url} (redirect)", other["id"]),
-                    )
-        if o.content_hash:
-            same = conn.execute(
-                "SELECT url FROM pages WHERE job_id = ? AND content_hash = ? AND status = 'completed' AND id != ? "
-                "LIMIT 1",
-                (job_id, o.content_hash, o.page_id),
-            ).fetchone()
-            if same is not None:
-                return _as_duplicate(o, same["url"], None)
-        if o.sketch is not None:
-            near = _near_duplicate(conn, job_id, o)
-            if near is not None:
-                return _as_duplicate(o, near, "near-duplicate")
-        if o.canonical_key and (original := _canonical_original(conn, job_id, o)) is not None:
-            return _as_duplicate(o, original, "canonical")
-        self._demote_pages_naming_as_canonical(conn, job_id, o)
-        return o
-
-    def _demote_pages_naming_as_canonical(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> None:
-        """The canonical URL arrived after a page that names it: keep the canonical one."""
-        own_key = dedup_key(o.url)  # the key the page row was stored under
-        rows = conn.execute(
-            "SELECT id, sketch, block_hashes FROM pages WHERE job_id = ? AND canonical_key = ? "
-            "AND status = 'completed' AND id != ?",
-            (job_id, own_key, o.page_id),
-        ).fetchall()
-        for row in rows:
-            if _similarity(row, o) >= CANONICAL_JACCARD:
-                _demote(conn, job_id, row, o.url)
+        verdict = duplicates.judge(o, _candidates(conn, job_id, o))
+        if verdict.remember_target:
+            alias = NewLink(o.final_url or "", o.final_key or "", o.depth, o.url, FoundBy.ALIAS,
+                            PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url))  # fmt: skip
+            frontier.add_links(conn, job_id, [alias], time.time())
+        if verdict.skip_target is not None:
+            conn.execute(
+                "UPDATE pages SET status = ?, reason = ? WHERE id = ?",
+                (PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url), verdict.skip_target.id),
+            )
+        for page in verdict.demote:
+            _demote(conn, job_id, page, o.url)
+        return verdict.outcome
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
+        completed = o.status == PageStatus.COMPLETED
         conn.execute(
             """
             UPDATE pages SET status = ?, reason = ?, final_url = ?, http_status = ?, content_type = ?,
@@ -451,7 +340,7 @@ class Store:
                 o.title,
                 o.quality,
                 json.dumps(list(o.quality_reasons)) if o.quality_reasons else None,
-                o.content_hash if o.status == "completed" else None,
+                o.content_hash if completed else None,
                 o.words,
                 o.retries,
                 now,
@@ -459,8 +348,8 @@ class Store:
                 o.html_gz,
                 o.extractor,
                 o.tokens,
-                json.dumps(o.sketch) if o.sketch is not None and o.status == "completed" else None,
-                *(_bands(o.sketch) if o.sketch is not None and o.status == "completed" else (None,) * 4),
+                json.dumps(o.sketch) if o.sketch is not None and completed else None,
+                *(_bands(o.sketch) if o.sketch is not None and completed else (None,) * 4),
                 json.dumps(list(o.block_hashes)) if o.block_hashes else None,
                 json.dumps(o.fidelity) if o.fidelity else None,
                 o.duplicate_of,
@@ -471,13 +360,13 @@ class Store:
                 o.page_id,
             ),
         )
-        if o.status == "completed" and o.block_hashes:
+        if completed and o.block_hashes:
             conn.executemany(
                 "INSERT INTO blocks (job_id, hash, pages) VALUES (?, ?, 1) "
                 "ON CONFLICT (job_id, hash) DO UPDATE SET pages = pages + 1",
                 [(job_id, h) for h in o.block_hashes],
             )
-        if o.status == "completed":
+        if completed:
             conn.execute(
                 "UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = ?) WHERE id = ?", (job_id, o.page_id)
             )
@@ -505,7 +394,7 @@ def _at_current_depth(conn: sqlite3.Connection, o: PageOutcome, max_depth: int |
     if row is None or max_depth is None or row[0] == o.depth:
         return o.links
     depth = row[0] + 1
-    status, reason = ("pending", None) if depth <= max_depth else ("skipped", "depth")
+    status, reason = (PageStatus.PENDING, None) if depth <= max_depth else (PageStatus.SKIPPED, "depth")
     return [
         replace(l, depth=depth, status=status, reason=reason)
         if l.reason in (None, "depth")
@@ -514,71 +403,78 @@ def _at_current_depth(conn: sqlite3.Connection, o: PageOutcome, max_depth: int |
     ]
 
 
-NEAR_DUPLICATE_JACCARD = 0.8
-CANONICAL_JACCARD = 0.5  # a page naming another as canonical needs only this much text in common
-
-
 def _bands(sketch: tuple[int, ...]) -> tuple[int | None, ...]:
     """A page's four smallest line hashes: two pages sharing most lines share one of them."""
     return (*sketch[:4], *(None,) * (4 - len(sketch[:4])))
 
 
-def _near_duplicate(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
-    """A completed page whose lines are at least 80% the same (estimated Jaccard).
+def _candidates(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> Candidates:
+    """What `duplicates.judge` compares a completed page with, in a few indexed lookups."""
+    done = PageStatus.COMPLETED
+    target = None
+    if o.final_key:
+        row = conn.execute("SELECT id, url, status FROM pages WHERE job_id = ? AND url_key = ?",
+                           (job_id, o.final_key)).fetchone()  # fmt: skip
+        target = StoredPage(row["id"], row["url"], PageStatus(row["status"])) if row else None
+    same = None
+    if o.content_hash:
+        row = conn.execute(
+            "SELECT id, url FROM pages WHERE job_id = ? AND content_hash = ? AND status = ? AND id != ? LIMIT 1",
+            (job_id, o.content_hash, done, o.page_id),
+        ).fetchone()
+        same = StoredPage(row["id"], row["url"], done) if row else None
+    canonical = None
+    if o.canonical_key:
+        row = conn.execute(
+            "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = ? AND url_key = ? AND status = ?",
+            (job_id, o.canonical_key, done),
+        ).fetchone()
+        canonical = _stored(row) if row else None
+    naming_it = conn.execute(
+        "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = ? AND canonical_key = ? "
+        "AND status = ? AND id != ?",
+        (job_id, dedup_key(o.url), done, o.page_id),  # the key the page's row was stored under
+    ).fetchall()
+    return Candidates(target, same, _near(conn, job_id, o), canonical, [_stored(r) for r in naming_it])
 
-    Candidates share one of the page's four smallest line hashes in one of the four band
-    columns: four indexed lookups. (One query OR-ing the bands made SQLite scan every
-    completed page of the job, a cost that grew with the crawl: 3.8 ms a page at 500.)"""
-    assert o.sketch is not None
+
+def _near(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> list[StoredPage]:
+    """Completed pages sharing one of the page's four smallest line hashes in one of the
+    four band columns: four indexed lookups. (One query OR-ing the bands made SQLite scan
+    every completed page of the job, a cost that grew with the crawl: 3.8 ms a page at 500.)"""
+    if o.sketch is None:
+        return []
     keys = list(o.sketch[:4])
     marks = ",".join("?" * len(keys))
-    branch = (
-        "SELECT url, sketch FROM pages INDEXED BY pages_band{n} WHERE job_id = ? AND status = 'completed' "
-        f"AND sketch IS NOT NULL AND band{{n}} IN ({marks}) AND id != ?"
+    branch = (  # the status is spelled out: the partial band indexes are only usable then
+        "SELECT id, url, sketch, NULL AS block_hashes FROM pages INDEXED BY pages_band{n} "
+        f"WHERE job_id = ? AND status = 'completed' AND sketch IS NOT NULL AND band{{n}} IN ({marks}) AND id != ?"
     )
     query = " UNION ".join(branch.format(n=n) for n in range(4))
     rows = conn.execute(query, [job_id, *keys, o.page_id] * 4).fetchall()
-    for row in rows:
-        if fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch) >= NEAR_DUPLICATE_JACCARD:
-            return row["url"]
-    return None
+    return [_stored(r) for r in rows]
 
 
-def _canonical_original(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> str | None:
-    """The stored page this one names as canonical, if it is (roughly) the same text.
-
-    The similarity check keeps a site whose every page names its home page as canonical
-    (a common misconfiguration) from losing all but one page."""
-    row = conn.execute(
-        "SELECT url, sketch, block_hashes FROM pages WHERE job_id = ? AND url_key = ? AND status = 'completed'",
-        (job_id, o.canonical_key),
-    ).fetchone()
-    return row["url"] if row is not None and _similarity(row, o) >= CANONICAL_JACCARD else None
+def _stored(row: sqlite3.Row) -> StoredPage:
+    return StoredPage(
+        row["id"],
+        row["url"],
+        PageStatus.COMPLETED,
+        tuple(json.loads(row["sketch"])) if row["sketch"] else None,
+        tuple(json.loads(row["block_hashes"])) if row["block_hashes"] else (),
+    )
 
 
-def _similarity(row: sqlite3.Row, o: PageOutcome) -> float:
-    """Estimated Jaccard of two pages' lines; for short pages (no sketch), of their text blocks."""
-    if row["sketch"] and o.sketch is not None:
-        return fingerprints.jaccard(tuple(json.loads(row["sketch"])), o.sketch)
-    theirs, ours = set(json.loads(row["block_hashes"] or "[]")), set(o.block_hashes)
-    return len(theirs & ours) / len(theirs | ours) if theirs and ours else 0.0
-
-
-def _demote(conn: sqlite3.Connection, job_id: str, row: sqlite3.Row, original: str) -> None:
+def _demote(conn: sqlite3.Connection, job_id: str, page: StoredPage, original: str) -> None:
     conn.execute(
-        "UPDATE pages SET status = 'skipped', reason = ?, duplicate_of = ?, markdown = NULL, html_gz = NULL, "
+        "UPDATE pages SET status = ?, reason = ?, duplicate_of = ?, markdown = NULL, html_gz = NULL, "
         "content_hash = NULL, sketch = NULL, band0 = NULL, band1 = NULL, band2 = NULL, band3 = NULL, "
         "block_hashes = NULL WHERE id = ?",
-        (f"duplicate of {original} (canonical)", original, row["id"]),
+        (PageStatus.SKIPPED, duplicates.reason_for_canonical(original), original, page.id),
     )
-    hashes = json.loads(row["block_hashes"]) if row["block_hashes"] else []
-    conn.executemany("UPDATE blocks SET pages = pages - 1 WHERE job_id = ? AND hash = ?", [(job_id, h) for h in hashes])
-
-
-def _as_duplicate(o: PageOutcome, original: str, kind: str | None) -> PageOutcome:
-    reason = f"duplicate of {original}" + (f" ({kind})" if kind else "")
-    return replace(
-        o, status="skipped", reason=reason, duplicate_of=original, markdown=None, html_gz=None, block_hashes=()
+    conn.executemany(
+        "UPDATE blocks SET pages = pages - 1 WHERE job_id = ? AND hash = ?",
+        [(job_id, h) for h in page.block_hashes],
     )
 
 

@@ -1,0 +1,138 @@
+"""The store contract: what every backend does, documented once.
+
+A backend is a `StoreWriter` (jobs, claims, batch commits, events, control requests)
+and a `StoreReader` (read-only views for exports, the CLI and the dashboard). Both take
+and hand out the dataclasses and enums of `docspasta.records`; no row, cursor or driver
+error ever leaves the backend (errors become `StoreError` / `JobNotFoundError` /
+`JobBusyError`). `docspasta.store.open_writer` / `open_reader` pick the backend from what
+`--db` takes. The engine never holds a writer directly: it awaits an `AsyncWriter`
+(threaded.py), whose one thread owns the backend's writer, so no SQL runs on the loop.
+
+What a writer guarantees, whatever the backend:
+- a URL is stored at most once per job (its dedup key), however many spellings link to it;
+- a claim hands a pending page to one caller under a lease, in the strategy's order
+  (BFS: never deeper than the shallowest page pending or in flight); an expired lease
+  returns the page to pending;
+- `commit_batch` writes a batch (pages, their links, events, job counters) atomically and
+  judges duplicates inside the same transaction (`duplicates.judge`);
+- job counters (`discovered`, `queued`, `completed`, `failed`, `skipped`) always match
+  the pages, and `seq` numbers completed pages in commit order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+from ..records import (
+    Claim,
+    Comparison,
+    Control,
+    JobRecord,
+    JobStatus,
+    JobStep,
+    NewLink,
+    PageContent,
+    PageDetail,
+    PageOutcome,
+    PageStatus,
+    StrategyName,
+)
+from ..settings import CrawlSettings
+
+
+class StoreWriter(Protocol):
+    """The write side. Synchronous: use it from one thread (the CLI's, or the writer thread)."""
+
+    location: str  # what --db named, resolved (a file path, or a URL without its password)
+
+    def close(self) -> None: ...
+    def __enter__(self) -> StoreWriter: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+    # jobs
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+        """A new pending job with its start page in the frontier; returns its id."""
+
+    def create_comparison(
+        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+    ) -> tuple[str, list[str]]:
+        """A comparison and one job per (label, settings) variant, in order."""
+
+    def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None: ...
+    def job(self, job_id: str) -> JobRecord:
+        """The job as stored now; JobNotFoundError if there is none."""
+
+    def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
+        """Take a job to run it (JobBusyError while a live worker has it); its pages in flight return to pending."""
+
+    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None: ...
+    def set_step(self, job_id: str, step: JobStep) -> None: ...
+    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
+        """Record liveness and add run time; returns a pending cancel/pause request."""
+
+    def request_control(self, job_id: str, action: Control) -> None:
+        """Ask whoever runs the job to cancel or pause it; a job nobody runs is cancelled at once."""
+
+    def store_reading_order(self, job_id: str, start_url: str) -> None:
+        """Number the completed pages in the site's reading order (`pages.position`)."""
+
+    def finish(self, job_id: str, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
+        """End the job; pages in flight return to pending (so a resume picks them up)."""
+
+    def delete_job(self, job_id: str) -> None: ...
+    def resumable_jobs(self) -> list[str]:
+        """Jobs left `running` by a worker that is gone."""
+
+    # the frontier
+    def page_status(self, job_id: str, url_key: str) -> PageStatus | None: ...
+    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+        """Up to `limit` pending pages, now `processing` under a lease, in the strategy's order."""
+
+    def release(self, job_id: str, page_ids: list[int] | None = None) -> None: ...
+    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+        """URLs found outside pages (sitemaps), with the event that says where from; returns rows added."""
+
+    def skip_pending(self, job_id: str, reason: str) -> int: ...
+    def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
+        """Write a batch (pages, links, events, counters) in one transaction, duplicates judged."""
+
+    # events
+    def event(self, job_id: str, type_: str, url: str | None = None, payload: dict[str, Any] | None = None) -> None: ...
+
+
+class StoreReader(Protocol):
+    """The read side: every call reads a fresh snapshot and changes nothing."""
+
+    location: str
+
+    def exists(self) -> bool:
+        """Whether there is a store there yet (a reader never creates one)."""
+
+    def get_job(self, job_id: str) -> JobRecord: ...
+    def list_jobs(self, *, owner: str | None = None, limit: int = 500) -> list[JobRecord]:
+        """Newest first; only `owner`'s when given (a hosted dashboard's visitor)."""
+
+    def running_job_count(self) -> int: ...
+    def pages(self, job_id: str, *, status: PageStatus | None = None) -> list[dict[str, Any]]:
+        """Page rows without Markdown or HTML (cheap enough for tables), in discovery order."""
+
+    def completed_pages(self, job_id: str) -> Iterator[PageContent]:
+        """Completed pages' metadata in crawl order, streamed."""
+
+    def markdowns(self, page_ids: Iterable[int]) -> Iterator[str]:
+        """Each page's Markdown, in the order given, one at a time."""
+
+    def reading_positions(self, job_id: str, start_url: str) -> dict[int, int]:
+        """Each completed page's place in the site's reading order."""
+
+    def repeated_blocks(self, job_id: str) -> frozenset[str]:
+        """Hashes of text blocks on at least 3 pages and 30% of the job's: chrome the extractor missed."""
+
+    def events(self, job_id: str, *, limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
+        """Newest first."""
+
+    def page_detail(self, job_id: str, url: str) -> PageDetail: ...
+    def get_comparison(self, comparison_id: str) -> Comparison: ...
+    def completion_times(self, job_id: str) -> list[float]:
+        """Seconds from the job's first start to each completed page, in order."""

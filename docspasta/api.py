@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .crawl.engine import ProgressCallback, run_job
@@ -38,6 +39,11 @@ class JobResult:
     @property
     def pages_per_second(self) -> float:
         return self.completed / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    @property
+    def db_path(self) -> Path:
+        """The database file (the name this result gave it before a store could be a URL)."""
+        return Path(self.db)
 
     @classmethod
     def of(cls, job: JobRecord, db: str, *, audience: GuardAudience = "api") -> JobResult:

@@ -10,8 +10,9 @@ import zipfile
 import conftest
 import pytest
 from conftest import pages_by_path
+from fixture_server import FixtureServer
 
-from docspasta import crawl_async
+from docspasta import crawl, crawl_async
 from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order
 from docspasta.extraction.tokens import count, estimate
 from docspasta.store import open_reader
@@ -19,10 +20,13 @@ from docspasta.store import open_reader
 FAST = {**conftest.FAST, "retries": 1, "max_depth": 2}
 
 
-@pytest.fixture
-async def job(site, db_path):
-    result = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
-    return db_path, result.job_id, site
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    """One crawl of the docs fixture for the module: the tests only read it."""
+    db_path = tmp_path_factory.mktemp("export") / "jobs.db"
+    with FixtureServer() as site:
+        result = crawl(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **FAST)
+        yield db_path, result.job_id, site
 
 
 async def test_paste_round_trip(job):

@@ -23,7 +23,7 @@ def runner(db_path):
 
 
 def settings_for(server: FixtureServer, **kw) -> CrawlSettings:
-    fast = {**conftest.FAST, "retries": 1, "max_depth": 3}
+    fast = {**conftest.FAST, "retries": 1, "max_depth": 3}  # flaky.html answers 500 once
     return CrawlSettings.from_dict(
         {"url": server.url("/docs/index.html"), "allow_hosts": server.allow_hosts, **fast, **kw}
     )

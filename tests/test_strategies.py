@@ -86,16 +86,10 @@ async def test_budgets_are_exact_under_every_strategy_and_mode(site, db_path, st
 
 
 async def test_per_url_processing_stores_the_same_pages_as_batched(site, db_path):
-    batched = await crawl_async(
-        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, timeout=1.0, retries=1
-    )
+    fast = {**conftest.FAST, "retries": 1}  # flaky.html answers 500 once
+    batched = await crawl_async(site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, **fast)
     per_url = await crawl_async(
-        site.url("/docs/index.html"),
-        db=db_path,
-        allow_hosts=site.allow_hosts,
-        timeout=1.0,
-        retries=1,
-        processing="per-url",
+        site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, processing="per-url", **fast
     )
     assert set(completed(db_path, batched.job_id, site.base)) == set(completed(db_path, per_url.job_id, site.base))
 

@@ -186,3 +186,19 @@ def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
         frontier.add_links(conn, job, links, time.time(), max_depth=3)
     claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, StrategyName(strategy), 60)]
     assert claimed == expected
+
+
+async def test_the_async_writer_owns_one_thread_apart_from_the_loop(db_path):
+    """Every write runs on the writer's own thread, the same one each time (SQLite's
+    connection belongs to the thread that opened it), never on the event loop's."""
+    import threading
+
+    from docspasta.store import open_async_writer
+
+    loop_thread = threading.get_ident()
+    async with open_async_writer(db_path) as store:
+        job_id = await store.create_job(CrawlSettings(url="https://x.org/docs/"))
+        threads = {await store.call(lambda _: threading.get_ident()) for _ in range(5)}
+        claimed = await store.claim(job_id, 5, BFS, 60)
+    assert len(threads) == 1 and loop_thread not in threads
+    assert [c.url for c in claimed] == ["https://x.org/docs/"]

@@ -245,7 +245,8 @@ class _Crawl:
         policy = await self.robots.policy(start_url)
         listed = None if self.settings.ignore_robots else policy.sitemaps  # robots.txt already read: no refetch
         reading = await read_sitemaps(self._fetch_resource, origin, self.scope, listed=listed)
-        links = await asyncio.to_thread(self._sitemap_links, reading.found)  # up to 50,000: off the loop
+        loop = asyncio.get_running_loop()  # up to 50,000 URLs: judged on the link thread, off the loop
+        links = await loop.run_in_executor(self.link_thread, self._sitemap_links, reading.found)
         if reading.files:
             await self.store.add_discovered(
                 self.job.id, links, max_depth=self.settings.max_depth,

@@ -32,7 +32,11 @@ class AsyncWriter:
         self.location = ""
 
     async def start(self) -> AsyncWriter:
-        self._writer = await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+        try:
+            self._writer = await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+        except BaseException:  # a store that cannot be opened leaves no thread behind
+            self._thread.shutdown(wait=False)
+            raise
         self.location = self._writer.location
         return self
 

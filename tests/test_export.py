@@ -18,6 +18,7 @@ from docspasta.extraction.tokens import count, estimate
 from docspasta.store import open_reader
 
 FAST = {**conftest.FAST, "retries": 1, "max_depth": 2}
+pytestmark = pytest.mark.xdist_group("export")  # one worker, so the module's one crawl (`job`) runs once
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,10 @@ from hostile_server import HostileServer, bomb
 
 from docspasta.api import crawl
 
-pytestmark = pytest.mark.slow  # one shared crawl of the hostile server: ~25 s
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("hostile"),
+]  # one shared crawl of the hostile server (~25 s), in one worker
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = dict(max_pages=1000, max_depth=30, timeout=2.0, retries=1, max_bytes=2_000_000, concurrency=8,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_ADAPTIVE_DELAY_S = 10.0
 FIRST_BACKOFF_S = 0.25
@@ -30,6 +30,7 @@ class _HostPace:
     floor: float  # min_delay or Crawl-delay, whichever is larger
     delay: float  # current interval: floor plus whatever throttling added
     next_at: float = 0.0  # monotonic time before which no request may start
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one request at a time takes its turn
 
 
 class HostPacer:
@@ -51,13 +52,15 @@ class HostPacer:
         pace.delay = max(pace.delay, pace.floor)
 
     async def wait_turn(self, host: str) -> None:
-        """Sleep until this request may start, and book the next turn."""
+        """Sleep until this request may start; the next may start one interval after it
+        really does. Turns are taken one at a time and the next is counted from the moment
+        this one wakes, not from when it was planned: a wake-up delayed by a busy machine
+        then delays the requests after it instead of letting them bunch up at the server."""
         pace = self._pace(host)
-        now = time.monotonic()
-        turn = max(now, pace.next_at)
-        pace.next_at = turn + pace.delay
-        if turn > now:
-            await asyncio.sleep(turn - now)
+        async with pace.turn:
+            while (wait := pace.next_at - time.monotonic()) > 0:  # a back-off may move it while we sleep
+                await asyncio.sleep(wait)
+            pace.next_at = time.monotonic() + pace.delay
 
     def back_off(self, host: str, retry_after: float | None) -> None:
         """The host answered 429/503: double its interval, and honour Retry-After for every request to it."""

@@ -23,7 +23,7 @@ from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, writ
 from .guard import guard_hint
 from .records import JobRecord, JobStatus, JobStep
 from .settings import CrawlSettings, cli_flags, field_docs, setting_field
-from .store import DbSpec, StoreReader, StoreWriter, open_async_writer, open_reader, open_writer, resolve
+from .store import DbSpec, StoreReader, StoreWriter, display, open_async_writer, open_reader, open_writer
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -33,9 +33,10 @@ DOCS = field_docs()
 
 db_option = click.option(
     "--db",
-    metavar="PATH",
+    metavar="PATH|URL",
     default=None,
-    help="Database file (default: $DOCSPASTA_DB, else one file in your cache directory).",
+    help="Database: a SQLite file, or a postgresql:// URL for a shared store "
+    "(default: $DOCSPASTA_DB, else one SQLite file in your cache directory).",
 )
 
 
@@ -339,7 +340,7 @@ def _run(db: DbSpec, job_id: str, *, out: str | None, as_json: bool, quiet: bool
         raise BadInput(str(exc)) from None
     if bar:
         bar.done()
-    result = JobResult.of(job, resolve(db), audience="cli")
+    result = JobResult.of(job, display(db), audience="cli")
     if out is not None and job.completed:  # no token count: nothing shows it, and the tokenizer costs 150 MB
         _write_out(out, db, job_id, "paste", count_tokens=False)
     if as_json:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -41,3 +43,42 @@ def pages_by_path(db_path, job_id: str, base: str) -> dict[str, dict]:
     from docspasta.store import open_reader
 
     return {row["url"].removeprefix(base): row for row in open_reader(db_path).pages(job_id)}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster for this test process (tests/pg_server.py). Tests that
+    use it run in one xdist worker (their `xdist_group`), so one cluster serves them all.
+    Missing PostgreSQL skips them locally and fails them under CI=true."""
+    from pg_server import PostgresServer
+
+    try:
+        server = PostgresServer().__enter__()
+    except (FileNotFoundError, RuntimeError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is needed under CI=true: {exc}")
+        pytest.skip(f"no PostgreSQL server to start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the test cluster."""
+    import psycopg
+
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return pg_server.url.rsplit("/", 1)[0] + "/" + name
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL tests share one worker (and so one cluster); browser tests share another
+    worker rather than run two Chromiums and two dashboards at once."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+            item.add_marker(pytest.mark.postgres)
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -197,3 +197,25 @@ def test_resume_of_unknown_job_is_bad_input(tmp_path):
     assert not db.exists()
     with pytest.raises(StoreError):
         open_reader(tmp_path / "absent.db").get_job("abc123")
+
+
+def test_every_command_takes_a_postgresql_url_for_db(site, pg_url, tmp_path):
+    crawled = run("crawl", site.url("/docs/guide/index.html"), "--db", pg_url, "--allow-host", site.allow_hosts[0],
+                  "--json", *QUICK)  # fmt: skip
+    assert crawled.returncode == 0, crawled.stderr
+    summary = json.loads(crawled.stdout)
+    assert summary["status"] == "completed" and summary["completed"] >= 3 and summary["db"] == pg_url
+    listed = json.loads(run("jobs", "--db", pg_url, "--json").stdout)
+    assert [j["job_id"] for j in listed] == [summary["job_id"]]
+    paste = tmp_path / "paste.md"
+    exported = run("export", summary["job_id"], "--db", pg_url, "--out", str(paste))
+    assert exported.returncode == 0, exported.stderr
+    assert paste.read_text().count("\nSource: ") == summary["completed"]
+
+
+def test_an_unreachable_postgresql_store_is_a_clear_error(tmp_path):
+    proc = run("crawl", "https://example.org/", "--db", "postgresql://nobody:secret@127.0.0.1:9/none")
+    assert proc.returncode == 2
+    assert "cannot connect to the database at postgresql://nobody:***@127.0.0.1:9/none" in proc.stderr
+    assert "secret" not in proc.stderr and "Traceback" not in proc.stderr
+    assert run("jobs", "--db", "postgresql://nobody:secret@127.0.0.1:9/none").returncode == 0  # no store: no jobs

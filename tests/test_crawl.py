@@ -237,3 +237,25 @@ async def test_the_event_loop_lag_is_measured_and_recorded(site, db_path):
         if e["type"] == "loop_lag"
     ]
     assert lag["samples"] > 0 and lag["max_ms"] >= 0 and lag["over_100ms"] >= 0
+
+
+@pytest.mark.parametrize(("start", "strategy"), [("/docs/index.html", "bfs"), ("/dupes/index.html", "best-first")])
+async def test_a_crawl_stored_in_postgresql_matches_one_stored_in_sqlite(db_path, pg_url, start, strategy):
+    """The same site, the same settings: every page's outcome and the paste are the same
+    whichever backend holds them (the duplicates site runs the redirect, near-duplicate
+    and canonical rules)."""
+    from fixture_server import FixtureServer
+
+    outcomes, pastes = [], []
+    for db in (db_path, pg_url):
+        with FixtureServer() as server:  # a fresh server each time: flaky.html fails once per server
+            result = await crawl_async(server.url(start), db=db, allow_hosts=server.allow_hosts, strategy=strategy,
+                                       **FAST)  # fmt: skip
+            reader = open_reader(db)
+            rows = reader.pages(result.job_id)
+            outcomes.append({r["url"].removeprefix(server.base): (r["status"], r["reason"] and
+                             r["reason"].replace(server.base, ""), r["depth"]) for r in rows})  # fmt: skip
+            pastes.append(paste_text(reader, result.job_id).replace(server.base, ""))
+        assert result.status == "completed" and result.completed >= 3
+    assert outcomes[0] == outcomes[1]
+    assert pastes[0] == pastes[1]

@@ -1,4 +1,4 @@
-"""The job store and frontier on a real SQLite file: claims, leases, counters, readers."""
+"""The store contract on both backends (a SQLite file, a throwaway PostgreSQL): claims, leases, counters, readers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from docspasta import CrawlSettings, JobBusyError, JobNotFoundError
 from docspasta.records import NewLink, PageOutcome, StrategyName
-from docspasta.store import open_reader
+from docspasta.store import open_reader, open_writer
 from docspasta.store.sqlite.writer import SQLiteWriter
 
 BFS = StrategyName.BFS
@@ -19,9 +19,20 @@ def link(url: str, depth: int, status: str = "pending", reason: str | None = Non
     return NewLink(url, url.split("://", 1)[1], depth, None, "link", status, reason)
 
 
-@pytest.fixture
-def store(db_path):
-    with SQLiteWriter(db_path) as s:
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, db_path):
+    """The same contract tests run against each backend."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        with open_writer(url) as s:
+            yield s
+        return
+    now = [time.time()]
+    with SQLiteWriter(db_path, clock=lambda: now[0]) as s:
+        s.test_now = now  # type: ignore[attr-defined]  # what advance() moves
         yield s
 
 
@@ -32,11 +43,49 @@ def job(store):
     return job_id
 
 
-def add(store, job_id, *links):
-    with store.transaction() as conn:
-        from docspasta.store.sqlite import frontier
+def add(store, job_id, *links, max_depth=2):
+    store.add_discovered(job_id, list(links), max_depth=max_depth, event={})
 
-        frontier.add_links(conn, job_id, list(links), time.time(), max_depth=2)
+
+def sql(store, query: str, params=()) -> list[tuple]:
+    """Run test SQL (`?` placeholders) on the store's own connection; rows as tuples."""
+    if isinstance(store, SQLiteWriter):
+        rows = store.conn.execute(query, params).fetchall()
+        store.conn.commit()
+        return [tuple(r) for r in rows]
+    cursor = store.conn.execute(query.replace("?", "%s"), params)
+    return [tuple(r.values()) for r in cursor.fetchall()] if cursor.description else []
+
+
+def advance(store, seconds: float) -> None:
+    """Let time pass for leases and heartbeats: SQLite's clock is the test's to move;
+    PostgreSQL's is the database's, so the stored times move back instead."""
+    if isinstance(store, SQLiteWriter):
+        store.test_now[0] += seconds  # type: ignore[attr-defined]
+    else:
+        sql(store, "UPDATE pages SET lease_until = lease_until - ? WHERE lease_until IS NOT NULL", (seconds,))
+        sql(store, "UPDATE jobs SET heartbeat_at = heartbeat_at - ? WHERE heartbeat_at IS NOT NULL", (seconds,))
+
+
+def test_the_factory_picks_the_backend_from_what_db_names(db_path, pg_url):
+    from docspasta.store.postgres.writer import PostgresWriter
+
+    with open_writer(db_path) as lite, open_writer(pg_url) as pg:
+        assert isinstance(lite, SQLiteWriter) and isinstance(pg, PostgresWriter)
+    assert open_reader(pg_url).exists() and open_reader(db_path).exists()
+    assert not open_reader(db_path.with_name("none.db")).exists()
+
+
+def test_postgres_migrations_are_applied_once_and_urls_hide_passwords(pg_url):
+    from docspasta.store import display
+
+    open_writer(pg_url).close()
+    with open_writer(pg_url) as again:
+        names = [r[0] for r in sql(again, "SELECT name FROM docspasta_migrations")]
+    assert names == ["m001_initial"]
+    assert (
+        display("postgresql://crawler:s3cret@db.example:5432/docs") == "postgresql://crawler:***@db.example:5432/docs"
+    )
 
 
 def test_migrations_are_idempotent(db_path):
@@ -61,26 +110,23 @@ def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
 
 
 def test_expired_leases_return_to_the_frontier(store, job):
-    now = [1_000.0]
-    store.clock = lambda: now[0]  # leases measured on a clock the test moves: no sleeping past one
     claimed = store.claim(job, 5, BFS, lease_seconds=30)
     assert len(claimed) == 1
-    now[0] += 29
+    advance(store, 29)  # no sleeping past a lease: time is moved
     assert store.claim(job, 5, BFS, 60) == []
-    now[0] += 2
+    advance(store, 2)
     again = store.claim(job, 5, BFS, 60)
     assert [c.page_id for c in again] == [claimed[0].page_id]
 
 
 def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner(store, job):
     store.claim(job, 5, BFS, 600)
-    assert open_reader(store.path).get_job(job).queued == 1
+    assert open_reader(store.location).get_job(job).queued == 1
     with pytest.raises(JobBusyError):
         store.acquire(job, worker="otherhost:99")  # heartbeat is fresh
-    store.conn.execute("UPDATE jobs SET heartbeat_at = 0, worker = 'otherhost:99'")
-    store.conn.commit()
+    sql(store, "UPDATE jobs SET heartbeat_at = 0, worker = 'otherhost:99'")
     store.acquire(job)
-    assert store.conn.execute("SELECT status FROM pages").fetchone()[0] == "pending"
+    assert sql(store, "SELECT status FROM pages") == [("pending",)]
     with pytest.raises(JobNotFoundError):
         store.acquire("nope")
 
@@ -88,9 +134,9 @@ def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner(store, job):
 def test_a_shorter_path_lowers_depth_and_revives_depth_skips(store, job):
     add(store, job, link("https://x.org/docs/deep", 3, "skipped", "depth"), link("https://x.org/docs/p", 2))
     add(store, job, link("https://x.org/docs/deep", 2), link("https://x.org/docs/p", 1))
-    rows = dict(store.conn.execute("SELECT url, depth || ':' || status FROM pages WHERE depth > 0").fetchall())
+    rows = dict(sql(store, "SELECT url, depth || ':' || status FROM pages WHERE depth > 0"))
     assert rows == {"https://x.org/docs/deep": "2:pending", "https://x.org/docs/p": "1:pending"}
-    job_row = open_reader(store.path).get_job(job)
+    job_row = open_reader(store.location).get_job(job)
     assert (job_row.queued, job_row.skipped) == (3, 0)
 
 
@@ -102,7 +148,7 @@ def test_counters_follow_every_status_change(store, job):
     store.commit_batch(
         job, [PageOutcome(c.page_id, c.url, "completed", markdown="m", content_hash=f"h{c.page_id}") for c in claims]
     )
-    j = open_reader(store.path).get_job(job)
+    j = open_reader(store.location).get_job(job)
     assert (j.discovered, j.queued, j.completed, j.failed, j.skipped) == (3, 0, 1, 1, 1)
 
 
@@ -118,15 +164,18 @@ def test_duplicate_content_is_skipped_with_what_it_duplicates(store, job):
             PageOutcome(b.page_id, b.url, "completed", markdown="same", content_hash="h1"),
         ],
     )
-    rows = dict(store.conn.execute("SELECT url, status || ':' || coalesce(reason, '') FROM pages").fetchall())
+    rows = dict(sql(store, "SELECT url, status || ':' || coalesce(reason, '') FROM pages"))
     assert rows["https://x.org/docs/a"] == "completed:"
     assert rows["https://x.org/docs/b"] == "skipped:duplicate of https://x.org/docs/a"
 
 
 def test_readers_are_read_only(store, job):
-    with open_reader(store.path)._read() as conn:  # type: ignore[attr-defined]
-        assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    import psycopg
+
+    refused = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+    with open_reader(store.location)._read() as conn:  # type: ignore[attr-defined]
+        assert list(conn.execute("SELECT count(*) AS n FROM jobs").fetchone()) in ([1], ["n"])
+        with pytest.raises(refused, match="read-?only"):
             conn.execute("DELETE FROM jobs")
 
 
@@ -134,30 +183,25 @@ def test_cancel_request_reaches_the_heartbeat_and_delete_cascades(store, job):
     store.request_control(job, "cancel")
     assert store.heartbeat(job, 0.5) == "cancel"
     store.delete_job(job)
-    assert store.conn.execute("SELECT count(*) FROM pages").fetchone()[0] == 0
-    assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert sql(store, "SELECT count(*) FROM pages") == [(0,)]
+    assert sql(store, "SELECT count(*) FROM events") == [(0,)]
 
 
 def test_a_shorter_path_to_a_crawled_page_lowers_the_depths_below_it(store, job):
     """x was crawled at depth 3 (the long way) and its link y skipped for depth; a shorter
     path to x arrives later: x becomes depth 2 and y, now at depth 3, returns to the frontier."""
-    from docspasta.store.sqlite import frontier
-
     start = store.claim(job, 1, BFS, 60)[0]
     x_link = link("https://x.org/docs/x", 3)
     store.commit_batch(job, [PageOutcome(start.page_id, start.url, "completed", markdown="s", links=[x_link])],
                        max_depth=3)  # fmt: skip
-    x_id = store.conn.execute("SELECT id FROM pages WHERE url_key = 'x.org/docs/x'").fetchone()[0]
-    store.conn.execute("UPDATE pages SET status = 'processing' WHERE id = ?", (x_id,))
-    store.conn.commit()
+    [(x_id,)] = sql(store, "SELECT id FROM pages WHERE url_key = 'x.org/docs/x'")
+    sql(store, "UPDATE pages SET status = 'processing' WHERE id = ?", (x_id,))
     y_link = link("https://x.org/docs/y", 4, "skipped", "depth")
     store.commit_batch(job, [PageOutcome(x_id, x_link.url, "completed", markdown="x", depth=3, links=[y_link])],
                        max_depth=3)  # fmt: skip
-    y = store.conn.execute("SELECT status, reason FROM pages WHERE url_key = 'x.org/docs/y'").fetchone()
-    assert tuple(y) == ("skipped", "depth")
-    with store.transaction() as conn:
-        frontier.add_links(conn, job, [link("https://x.org/docs/x", 2)], time.time(), max_depth=3)
-    rows = dict(store.conn.execute("SELECT url_key, depth || ':' || status FROM pages WHERE url_key LIKE '%/docs/_'"))
+    assert sql(store, "SELECT status, reason FROM pages WHERE url_key = 'x.org/docs/y'") == [("skipped", "depth")]
+    add(store, job, link("https://x.org/docs/x", 2), max_depth=3)
+    rows = dict(sql(store, "SELECT url_key, depth || ':' || status FROM pages WHERE url_key LIKE '%%/docs/_'"))
     assert rows == {"x.org/docs/x": "2:completed", "x.org/docs/y": "3:pending"}
 
 
@@ -180,10 +224,7 @@ def test_each_strategy_claims_in_its_order(store, job, strategy, expected):
         NewLink("https://x.org/docs/d1-high", "x.org/docs/d1-high", 1, None, "link", "pending", None, 9.0),
         NewLink("https://x.org/docs/d2", "x.org/docs/d2", 2, None, "link", "pending", None, 5.0),
     ]
-    with store.transaction() as conn:
-        from docspasta.store.sqlite import frontier
-
-        frontier.add_links(conn, job, links, time.time(), max_depth=3)
+    add(store, job, *links, max_depth=3)
     claimed = [c.url.rsplit("/", 1)[1] for c in store.claim(job, 10, StrategyName(strategy), 60)]
     assert claimed == expected
 

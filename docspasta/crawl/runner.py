@@ -22,7 +22,7 @@ from ..errors import InvalidSettingError, JobBusyError
 from ..extraction.pool import ExtractPool
 from ..records import Control, JobRecord, JobStatus
 from ..settings import CrawlSettings
-from ..store import AsyncWriter, DbSpec, open_async_writer, resolve
+from ..store import AsyncWriter, DbSpec, display, open_async_writer, resolve
 from .compare import build_variants, run_comparison
 from .discovery import ScopePreview, preview_scope
 from .engine import run_job
@@ -44,7 +44,7 @@ class Runner:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name=thread_name(self.db), daemon=True)
+        self.thread = threading.Thread(target=self._main, name=thread_name(display(self.db)), daemon=True)
         self.thread.runner = self  # type: ignore[attr-defined]  # how get_runner finds us after a re-import
         self.thread.start()
         self._ready.wait()
@@ -225,7 +225,7 @@ def thread_name(db: str) -> str:
 def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False) -> Runner:
     """The process's runner for this store: the live one if there is one, else a new one.
     Asking for a locked guard locks a live runner too (locking only ever tightens)."""
-    name = thread_name(resolve(db))
+    name = thread_name(display(db))
     with _lock:
         for thread in threading.enumerate():
             runner = getattr(thread, "runner", None)

@@ -1,14 +1,16 @@
 """The job store: the single source of truth for jobs, pages and events.
 
 Everything outside this package sees the store through three names:
-`open_writer(db)` and `open_reader(db)`, which take what `--db` takes and return a
+`open_writer(db)` and `open_reader(db)`, which take what `--db` takes (a file path for
+SQLite, a `postgresql://` URL for PostgreSQL) and return a
 `StoreWriter` / `StoreReader` (contract.py, where what every backend guarantees is
 written down), and `AsyncWriter` (threaded.py), which the engine awaits while one thread
 owns the writer. The records it takes and hands out are in `docspasta.records`.
 
 Holds: the contract, the factory, the pure duplicate judgement (duplicates.py) and
-reading order (reading_order.py) every backend calls, and the SQLite backend
-(`sqlite/`: writer, reads, frontier, migrations). The only place with SQL or a database
+reading order (reading_order.py) every backend calls, the claim order (claim_order.py)
+and page columns (page_rows.py) they share, and the backends: SQLite (`sqlite/`, the
+embedded default) and PostgreSQL (`postgres/`). The only place with SQL or a database
 driver; no module outside imports a backend's package.
 
 May import: the top-level modules (settings, errors, urls, records), and extraction's
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from .contract import StoreReader, StoreWriter
-from .location import DbSpec, default_db_path, resolve
+from .location import DbSpec, default_db_path, display, is_postgres, resolve
 from .threaded import AsyncWriter
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "StoreReader",
     "StoreWriter",
     "default_db_path",
+    "display",
+    "is_postgres",
     "open_async_writer",
     "open_reader",
     "open_writer",
@@ -38,18 +42,30 @@ __all__ = [
 
 
 def open_writer(db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> StoreWriter:
-    """The store's writer, its schema migrated on first use. `clock` is what leases are
-    measured against (tests pass one they can move). Use it from one thread."""
+    """The store's writer, its schema migrated on first use. Use it from one thread.
+    `clock` is what SQLite's leases are measured against (tests pass one they can move);
+    PostgreSQL's are measured on the database's clock."""
+    where = resolve(db)
+    if is_postgres(where):
+        from .postgres.writer import PostgresWriter
+
+        return PostgresWriter(where)
     from .sqlite.writer import SQLiteWriter
 
-    return SQLiteWriter(db, clock=clock)
+    return SQLiteWriter(where, clock=clock)
 
 
 def open_reader(db: DbSpec = None) -> StoreReader:
-    """A reader; cheap to make (it connects per call) and it never creates a store."""
+    """A reader; cheap to make (it connects per call, or borrows from a pool) and it never
+    creates a store."""
+    where = resolve(db)
+    if is_postgres(where):
+        from .postgres.reads import PostgresReader
+
+        return PostgresReader(where)
     from .sqlite.reads import SQLiteReader
 
-    return SQLiteReader(db)
+    return SQLiteReader(where)
 
 
 def open_async_writer(db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> AsyncWriter:

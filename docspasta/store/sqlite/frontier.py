@@ -14,16 +14,7 @@ from collections import deque
 from typing import Any
 
 from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
-
-# Each strategy's order over pending pages; BFS also claims level by level (no page at
-# depth d+1 while one at depth d is pending or in flight), so depth is exact at claim time.
-ORDER_BY: dict[StrategyName, str] = {
-    StrategyName.BFS: "depth, id",
-    StrategyName.DFS: "depth DESC, id DESC",
-    StrategyName.SITEMAP_FIRST: "CASE WHEN found_by = 'sitemap' THEN 0 ELSE 1 END, score DESC, depth, id",
-    StrategyName.BEST_FIRST: "score DESC, depth, id",
-}
-LEVEL_BARRIER = frozenset({StrategyName.BFS})
+from ..claim_order import LEVEL_BARRIER, ORDER_BY
 
 
 def claim(

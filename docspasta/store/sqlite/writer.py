@@ -17,7 +17,6 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 from ...errors import JobBusyError, JobNotFoundError, StoreError
@@ -38,10 +37,10 @@ from ...urls import dedup_key, normalize
 from .. import duplicates
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
+from ..page_rows import crawlable_keys, job_record, links_at_depth, outcome_event, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier
 from .migrations import Database, migrations
-from .reads import job_from_row
 
 HEARTBEAT_STALE_S = 30.0
 
@@ -149,7 +148,7 @@ class SQLiteWriter:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(job_id)
-        return job_from_row(row)
+        return job_record(row)
 
     def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
         """Take ownership of a job to run it; pages it had in flight return to pending."""
@@ -285,18 +284,12 @@ class SQLiteWriter:
                 outcome = self._dedupe(conn, job_id, outcome)
                 self._write_page(conn, job_id, outcome, now)
                 if outcome.links:
-                    links = _at_current_depth(conn, outcome, max_depth)
+                    row = conn.execute("SELECT depth FROM pages WHERE id = ?", (outcome.page_id,)).fetchone()
+                    links = links_at_depth(outcome, row[0] if row else None, max_depth)
                     frontier.add_links(conn, job_id, links, now, max_depth=max_depth)
                     if outcome.status == PageStatus.COMPLETED:
-                        crawlable = [l.url_key for l in links if l.reason in (None, "depth")]
-                        frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable)
-                self._event(
-                    conn,
-                    job_id,
-                    f"page_{outcome.status}",
-                    outcome.url,
-                    {"reason": outcome.reason, "quality": outcome.quality, "title": outcome.title},
-                )
+                        frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable_keys(links))
+                self._event(conn, job_id, *outcome_event(outcome))
 
     def _dedupe(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> PageOutcome:
         """Look up the candidates, let `duplicates.judge` decide, apply its verdict here."""
@@ -318,47 +311,11 @@ class SQLiteWriter:
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
         completed = o.status == PageStatus.COMPLETED
+        columns = page_columns(o)
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
         conn.execute(
-            """
-            UPDATE pages SET status = ?, reason = ?, final_url = ?, http_status = ?, content_type = ?,
-                fetch_ms = ?, extract_ms = ?, bytes = ?, title = ?, quality = ?, quality_reasons = ?,
-                content_hash = ?, words = ?, retries = ?, lease_until = NULL, updated_at = ?,
-                markdown = ?, html_gz = ?, extractor = ?, tokens = ?, sketch = ?,
-                band0 = ?, band1 = ?, band2 = ?, band3 = ?, block_hashes = ?, fidelity = ?, duplicate_of = ?,
-                canonical_key = ?, next_url = ?, prev_url = ?, page_kind = ?
-            WHERE id = ?
-            """,
-            (
-                o.status,
-                o.reason,
-                o.final_url,
-                o.http_status,
-                o.content_type,
-                o.fetch_ms,
-                o.extract_ms,
-                o.bytes,
-                o.title,
-                o.quality,
-                json.dumps(list(o.quality_reasons)) if o.quality_reasons else None,
-                o.content_hash if completed else None,
-                o.words,
-                o.retries,
-                now,
-                o.markdown,
-                o.html_gz,
-                o.extractor,
-                o.tokens,
-                json.dumps(o.sketch) if o.sketch is not None and completed else None,
-                *(_bands(o.sketch) if o.sketch is not None and completed else (None,) * 4),
-                json.dumps(list(o.block_hashes)) if o.block_hashes else None,
-                json.dumps(o.fidelity) if o.fidelity else None,
-                o.duplicate_of,
-                o.canonical_key,
-                o.next_url,
-                o.prev_url,
-                o.page_kind,
-                o.page_id,
-            ),
+            f"UPDATE pages SET {assignments}, lease_until = NULL, updated_at = :now WHERE id = :id",
+            {**columns, "now": now, "id": o.page_id},
         )
         if completed and o.block_hashes:
             conn.executemany(
@@ -387,27 +344,6 @@ class SQLiteWriter:
         )
 
 
-def _at_current_depth(conn: sqlite3.Connection, o: PageOutcome, max_depth: int | None) -> list[NewLink]:
-    """A page's depth may have been lowered while it was in flight: its links take the
-    page's depth now, not the one it was claimed at."""
-    row = conn.execute("SELECT depth FROM pages WHERE id = ?", (o.page_id,)).fetchone()
-    if row is None or max_depth is None or row[0] == o.depth:
-        return o.links
-    depth = row[0] + 1
-    status, reason = (PageStatus.PENDING, None) if depth <= max_depth else (PageStatus.SKIPPED, "depth")
-    return [
-        replace(l, depth=depth, status=status, reason=reason)
-        if l.reason in (None, "depth")
-        else replace(l, depth=depth)
-        for l in o.links
-    ]
-
-
-def _bands(sketch: tuple[int, ...]) -> tuple[int | None, ...]:
-    """A page's four smallest line hashes: two pages sharing most lines share one of them."""
-    return (*sketch[:4], *(None,) * (4 - len(sketch[:4])))
-
-
 def _candidates(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> Candidates:
     """What `duplicates.judge` compares a completed page with, in a few indexed lookups."""
     done = PageStatus.COMPLETED
@@ -429,13 +365,13 @@ def _candidates(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> Candid
             "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = ? AND url_key = ? AND status = ?",
             (job_id, o.canonical_key, done),
         ).fetchone()
-        canonical = _stored(row) if row else None
+        canonical = stored_page(dict(row)) if row else None
     naming_it = conn.execute(
         "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = ? AND canonical_key = ? "
         "AND status = ? AND id != ?",
         (job_id, dedup_key(o.url), done, o.page_id),  # the key the page's row was stored under
     ).fetchall()
-    return Candidates(target, same, _near(conn, job_id, o), canonical, [_stored(r) for r in naming_it])
+    return Candidates(target, same, _near(conn, job_id, o), canonical, [stored_page(dict(r)) for r in naming_it])
 
 
 def _near(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> list[StoredPage]:
@@ -452,17 +388,7 @@ def _near(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> list[StoredP
     )
     query = " UNION ".join(branch.format(n=n) for n in range(4))
     rows = conn.execute(query, [job_id, *keys, o.page_id] * 4).fetchall()
-    return [_stored(r) for r in rows]
-
-
-def _stored(row: sqlite3.Row) -> StoredPage:
-    return StoredPage(
-        row["id"],
-        row["url"],
-        PageStatus.COMPLETED,
-        tuple(json.loads(row["sketch"])) if row["sketch"] else None,
-        tuple(json.loads(row["block_hashes"])) if row["block_hashes"] else (),
-    )
+    return [stored_page(dict(r)) for r in rows]
 
 
 def _demote(conn: sqlite3.Connection, job_id: str, page: StoredPage, original: str) -> None:

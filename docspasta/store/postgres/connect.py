@@ -1,0 +1,59 @@
+"""Connections to PostgreSQL: the writer's own, and a small pool per database for readers.
+
+A URL is what `--db` takes (`postgresql://user:password@host:port/dbname`); it is shown
+with its password masked wherever docspasta prints it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from ...errors import StoreError
+from ..location import display as display_url
+
+CONNECT_TIMEOUT_S = 10
+_pools: dict[str, ConnectionPool[psycopg.Connection[dict[str, Any]]]] = {}
+_pools_lock = threading.Lock()
+
+
+def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
+    """The writer's connection: autocommit outside explicit transactions, rows as dicts."""
+    try:
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to the database at {display_url(url)}: {_first_line(exc)}") from exc
+
+
+def reader_pool(url: str) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
+    """One small pool of read-only connections per database, shared by every reader of it."""
+    with _pools_lock:
+        pool = _pools.get(url)
+        if pool is None:
+            connect(url).close()  # an unreachable server fails now, not after the pool's 30 s of retries
+            pool = ConnectionPool(
+                make_conninfo(url, connect_timeout=CONNECT_TIMEOUT_S),
+                min_size=0,
+                max_size=4,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                configure=_read_only,
+                open=True,
+                timeout=CONNECT_TIMEOUT_S,
+                name=f"docspasta-readers:{display_url(url)}",
+            )
+            _pools[url] = pool
+        return pool
+
+
+def _read_only(conn: psycopg.Connection[Any]) -> None:
+    """Every statement on a reader's connection is read-only (a reader can change nothing)."""
+    conn.execute("SET default_transaction_read_only = on")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

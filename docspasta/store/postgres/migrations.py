@@ -1,0 +1,184 @@
+"""The PostgreSQL schema: the same tables, columns and status values as the SQLite store
+(`jobs`, `pages`, `events`, `blocks`, `links`, `comparisons`) in the default schema, so
+other tools query either alike. Times are epoch seconds (double precision), as in SQLite,
+and always from the database's clock.
+
+Migrations are applied in order, once each, by whichever process opens the store first;
+an advisory lock makes concurrent first openers (several workers starting together) wait
+for one another. Never edit an applied migration; add a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+LOCK_KEY = 0x646F6373  # "docs": the advisory lock taken while migrating
+
+M001_INITIAL = """
+CREATE TABLE comparisons (
+    id TEXT PRIMARY KEY,
+    created_at DOUBLE PRECISION NOT NULL,
+    start_url TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('sequential', 'parallel')),
+    owner TEXT
+);
+
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    created_at DOUBLE PRECISION NOT NULL,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION,
+    heartbeat_at DOUBLE PRECISION,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'paused', 'completed', 'failed', 'cancelled', 'interrupted')),
+    step TEXT NOT NULL DEFAULT 'discovery' CHECK (step IN ('discovery', 'crawling', 'finalizing', 'done')),
+    control TEXT CHECK (control IN ('cancel', 'pause')),
+    worker TEXT,
+    owner TEXT,
+    start_url TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    scope_host TEXT,
+    scope_prefix TEXT,
+    site_title TEXT,
+    run_seconds DOUBLE PRECISION NOT NULL DEFAULT 0,
+    discovered INTEGER NOT NULL DEFAULT 0,
+    queued INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    comparison_id TEXT REFERENCES comparisons (id) ON DELETE SET NULL,
+    label TEXT
+);
+CREATE INDEX jobs_status ON jobs (status);
+CREATE INDEX jobs_comparison ON jobs (comparison_id);
+
+CREATE TABLE pages (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    url_key TEXT NOT NULL,
+    final_url TEXT,
+    depth INTEGER NOT NULL,
+    discovered_from TEXT,
+    found_by TEXT NOT NULL DEFAULT 'link',
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'skipped')),
+    reason TEXT,
+    retries INTEGER NOT NULL DEFAULT 0,
+    lease_until DOUBLE PRECISION,
+    http_status INTEGER,
+    content_type TEXT,
+    fetch_ms DOUBLE PRECISION,
+    extract_ms DOUBLE PRECISION,
+    bytes INTEGER,
+    title TEXT,
+    quality INTEGER,
+    quality_reasons TEXT,
+    content_hash TEXT,
+    words INTEGER,
+    seq INTEGER,
+    updated_at DOUBLE PRECISION,
+    markdown TEXT,
+    html_gz BYTEA,
+    extractor TEXT,
+    tokens INTEGER,
+    sketch TEXT,
+    band0 BIGINT,
+    band1 BIGINT,
+    band2 BIGINT,
+    band3 BIGINT,
+    block_hashes TEXT,
+    fidelity TEXT,
+    duplicate_of TEXT,
+    score DOUBLE PRECISION NOT NULL DEFAULT 0,
+    canonical_key TEXT,
+    next_url TEXT,
+    prev_url TEXT,
+    position INTEGER,
+    page_kind TEXT,
+    UNIQUE (job_id, url_key)
+);
+CREATE INDEX pages_frontier ON pages (job_id, status, depth, id);
+CREATE INDEX pages_best ON pages (job_id, status, score DESC, depth, id);
+CREATE INDEX pages_hash ON pages (job_id, content_hash) WHERE content_hash IS NOT NULL;
+CREATE INDEX pages_seq ON pages (job_id, seq) WHERE seq IS NOT NULL;
+CREATE INDEX pages_canonical ON pages (job_id, canonical_key) WHERE canonical_key IS NOT NULL;
+CREATE INDEX pages_band0 ON pages (job_id, band0) WHERE status = 'completed' AND sketch IS NOT NULL;
+CREATE INDEX pages_band1 ON pages (job_id, band1) WHERE status = 'completed' AND sketch IS NOT NULL;
+CREATE INDEX pages_band2 ON pages (job_id, band2) WHERE status = 'completed' AND sketch IS NOT NULL;
+CREATE INDEX pages_band3 ON pages (job_id, band3) WHERE status = 'completed' AND sketch IS NOT NULL;
+
+CREATE TABLE events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    ts DOUBLE PRECISION NOT NULL,
+    type TEXT NOT NULL,
+    url TEXT,
+    payload TEXT
+);
+CREATE INDEX events_job ON events (job_id, id);
+
+CREATE TABLE blocks (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    hash TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    PRIMARY KEY (job_id, hash)
+);
+
+CREATE TABLE links (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    from_id BIGINT NOT NULL,
+    to_key TEXT NOT NULL,
+    PRIMARY KEY (job_id, from_id, to_key)
+);
+
+-- the job counters follow every page status change, in the page's own transaction
+CREATE FUNCTION docspasta_page_counters() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE jobs SET
+            discovered = discovered + 1,
+            queued = queued + (NEW.status IN ('pending', 'processing'))::int,
+            completed = completed + (NEW.status = 'completed')::int,
+            failed = failed + (NEW.status = 'failed')::int,
+            skipped = skipped + (NEW.status = 'skipped')::int
+        WHERE id = NEW.job_id;
+    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+        UPDATE jobs SET
+            queued = queued + (NEW.status IN ('pending', 'processing'))::int
+                - (OLD.status IN ('pending', 'processing'))::int,
+            completed = completed + (NEW.status = 'completed')::int - (OLD.status = 'completed')::int,
+            failed = failed + (NEW.status = 'failed')::int - (OLD.status = 'failed')::int,
+            skipped = skipped + (NEW.status = 'skipped')::int - (OLD.status = 'skipped')::int
+        WHERE id = NEW.job_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER pages_counters_insert AFTER INSERT ON pages
+    FOR EACH ROW EXECUTE FUNCTION docspasta_page_counters();
+CREATE TRIGGER pages_counters_update AFTER UPDATE OF status ON pages
+    FOR EACH ROW EXECUTE FUNCTION docspasta_page_counters();
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [("m001_initial", M001_INITIAL)]
+
+
+def apply(conn: psycopg.Connection[Any]) -> list[str]:
+    """Apply what is missing, in order, under the advisory lock; returns the names applied."""
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS docspasta_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL "
+            "DEFAULT now())"
+        )
+        done = {row["name"] for row in conn.execute("SELECT name FROM docspasta_migrations")}
+        for name, sql in MIGRATIONS:
+            if name not in done:
+                conn.execute(sql)
+                conn.execute("INSERT INTO docspasta_migrations (name) VALUES (%s)", (name,))
+                applied.append(name)
+    return applied

@@ -1,0 +1,375 @@
+"""The store writer over PostgreSQL (see contract.StoreWriter): the SQLite writer's
+behaviour, for a store that outlives any process and is shared by workers on many
+machines.
+
+Every time (created, heartbeat, lease) comes from the database's clock, never a worker's.
+A job's liveness is its heartbeat's age on that clock: a pid means nothing on another
+machine. Each write is one transaction that first locks the job's row (frontier.lock_job),
+so writers of one job queue instead of deadlocking. Driver errors become StoreError here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from ...errors import JobBusyError, JobNotFoundError, StoreError
+from ...records import (
+    Claim,
+    Control,
+    FoundBy,
+    JobRecord,
+    JobStatus,
+    JobStep,
+    NewLink,
+    PageOutcome,
+    PageStatus,
+    StrategyName,
+)
+from ...settings import CrawlSettings
+from ...urls import dedup_key, normalize
+from .. import duplicates
+from ..duplicates import Candidates, StoredPage
+from ..page_rows import crawlable_keys, job_record, links_at_depth, outcome_event, page_columns, stored_page
+from ..reading_order import OrderItem, reading_order
+from . import frontier, migrations
+from .connect import connect, display_url
+from .frontier import NOW, Conn
+
+HEARTBEAT_STALE_S = 30.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class PostgresWriter:
+    """The write side over one PostgreSQL database. Use it from one thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = display_url(url)
+        self.conn = connect(url)
+        try:
+            migrations.apply(self.conn)
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise StoreError(f"cannot set up the docspasta tables in {self.location}: {exc}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PostgresWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self, job_id: str | None = None) -> Iterator[Conn]:
+        """One transaction; with a job id, its row is locked first (JobNotFoundError if none)."""
+        try:
+            with self.conn.transaction():
+                if job_id is not None and not frontier.lock_job(self.conn, job_id):
+                    raise JobNotFoundError(job_id)
+                yield self.conn
+        except psycopg.Error as exc:
+            raise StoreError(f"the database at {self.location} failed: {exc}") from exc
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+        job_id = secrets.token_hex(6)
+        start = normalize(settings.url) or settings.url
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner) "
+                f"VALUES (%s, {NOW}, %s, %s, %s, %s, %s)",
+                (job_id, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner),
+            )
+            first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
+            frontier.add_links(conn, job_id, [first])
+            _event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
+        return job_id
+
+    def create_comparison(
+        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+    ) -> tuple[str, list[str]]:
+        comparison_id = "c" + secrets.token_hex(6)
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO comparisons (id, created_at, start_url, mode, owner) VALUES (%s, {NOW}, %s, %s, %s)",
+                (comparison_id, start_url, mode, owner),
+            )
+        job_ids = []
+        for label, settings in variants:
+            job_id = self.create_job(settings, owner=owner)
+            self.add_to_comparison(comparison_id, job_id, label)
+            job_ids.append(job_id)
+        return comparison_id, job_ids
+
+    def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM comparisons WHERE id = %s", (comparison_id,)).fetchone() is None:
+                raise StoreError(f"no comparison {comparison_id!r} in this database")
+            updated = conn.execute(
+                "UPDATE jobs SET comparison_id = %s, label = %s WHERE id = %s", (comparison_id, label, job_id)
+            )
+            if updated.rowcount == 0:
+                raise JobNotFoundError(job_id)
+
+    def job(self, job_id: str) -> JobRecord:
+        try:
+            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"the database at {self.location} failed: {exc}") from exc
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return job_record(row)
+
+    def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
+        """Take a job to run it; a live worker's (heartbeat younger than 30 s on the
+        database's clock) is refused. Pages it had in flight return to pending."""
+        worker = worker or worker_name()
+        with self.transaction(job_id) as conn:
+            row = conn.execute(
+                f"SELECT status, worker, started_at, {NOW} - heartbeat_at AS age FROM jobs WHERE id = %s",
+                (job_id,),
+            ).fetchone()
+            assert row is not None  # the row is locked
+            alive = row["age"] is not None and row["age"] < HEARTBEAT_STALE_S
+            if row["status"] == JobStatus.RUNNING and row["worker"] != worker and alive:
+                raise JobBusyError(job_id, row["worker"])
+            conn.execute(
+                f"UPDATE jobs SET status = %s, worker = %s, heartbeat_at = {NOW}, control = NULL, "
+                f"started_at = coalesce(started_at, {NOW}), finished_at = NULL, error = NULL WHERE id = %s",
+                (JobStatus.RUNNING, worker, job_id),
+            )
+            released = frontier.release(conn, job_id)
+            started = "job_resumed" if row["started_at"] is not None else "job_started"
+            _event(conn, job_id, started, None, {"worker": worker, "released": released})
+        return self.job(job_id)
+
+    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET scope_host = %s, scope_prefix = %s, site_title = %s WHERE id = %s",
+                (host, prefix, site_title, job_id),
+            )
+
+    def set_step(self, job_id: str, step: JobStep) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE jobs SET step = %s WHERE id = %s", (step, job_id))
+            _event(conn, job_id, "step", None, {"step": step})
+
+    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                f"UPDATE jobs SET heartbeat_at = {NOW}, run_seconds = run_seconds + %s WHERE id = %s RETURNING control",
+                (run_seconds, job_id),
+            ).fetchone()
+        return Control(row["control"]) if row and row["control"] else None
+
+    def request_control(self, job_id: str, action: Control) -> None:
+        with self.transaction(job_id) as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            assert row is not None
+            if row["status"] in (JobStatus.RUNNING, JobStatus.PENDING):
+                conn.execute("UPDATE jobs SET control = %s WHERE id = %s", (action, job_id))
+            elif row["status"] in (JobStatus.INTERRUPTED, JobStatus.PAUSED) and action == Control.CANCEL:
+                conn.execute(
+                    f"UPDATE jobs SET status = %s, finished_at = {NOW} WHERE id = %s",
+                    (JobStatus.CANCELLED, job_id),
+                )
+                frontier.release(conn, job_id)
+            _event(conn, job_id, f"{action}_requested", None, None)
+
+    def store_reading_order(self, job_id: str, start_url: str) -> None:
+        with self.transaction(job_id) as conn:
+            rows = conn.execute(
+                "SELECT id, url, final_url, next_url, prev_url FROM pages WHERE job_id = %s AND status = %s",
+                (job_id, PageStatus.COMPLETED),
+            ).fetchall()
+            items = [OrderItem(r["id"], r["url"], r["final_url"], r["next_url"], r["prev_url"]) for r in rows]
+            order = reading_order(items, start_url)
+            conn.execute("UPDATE pages SET position = NULL WHERE job_id = %s AND position IS NOT NULL", (job_id,))
+            conn.execute(
+                "UPDATE pages SET position = o.n - 1 FROM unnest(%s::bigint[]) WITH ORDINALITY AS o(id, n) "
+                "WHERE pages.id = o.id",
+                (order,),
+            )
+
+    def finish(self, job_id: str, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
+        with self.transaction(job_id) as conn:
+            frontier.release(conn, job_id)
+            conn.execute(
+                f"UPDATE jobs SET status = %s, error = %s, control = NULL, step = coalesce(%s, step), "
+                f"finished_at = {NOW}, heartbeat_at = {NOW} WHERE id = %s",
+                (status, error, step, job_id),
+            )
+            _event(conn, job_id, f"job_{status}", None, {"error": error} if error else None)
+
+    def delete_job(self, job_id: str) -> None:
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM jobs WHERE id = %s", (job_id,)).rowcount == 0:
+                raise JobNotFoundError(job_id)
+
+    def resumable_jobs(self) -> list[str]:
+        """Jobs left `running` whose heartbeat is older than 30 s on the database's clock."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT id FROM jobs WHERE status = %s "
+                f"AND (heartbeat_at IS NULL OR heartbeat_at < {NOW} - %s) ORDER BY created_at",
+                (JobStatus.RUNNING, HEARTBEAT_STALE_S),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    # -- the frontier ---------------------------------------------------------------
+
+    def page_status(self, job_id: str, url_key: str) -> PageStatus | None:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT status FROM pages WHERE job_id = %s AND url_key = %s", (job_id, url_key)
+            ).fetchone()
+        return PageStatus(row["status"]) if row else None
+
+    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+        with self.transaction(job_id) as conn:
+            frontier.release_expired(conn, job_id)
+            return frontier.claim(conn, job_id, limit, strategy, lease_seconds)
+
+    def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
+        with self.transaction(job_id) as conn:
+            frontier.release(conn, job_id, page_ids)
+
+    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+        with self.transaction(job_id) as conn:
+            added = frontier.add_links(conn, job_id, links, max_depth=max_depth)
+            _event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
+        return added
+
+    def skip_pending(self, job_id: str, reason: str) -> int:
+        with self.transaction(job_id) as conn:
+            return frontier.skip_pending(conn, job_id, reason)
+
+    def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
+        with self.transaction(job_id) as conn:
+            for outcome in outcomes:
+                outcome = self._dedupe(conn, job_id, outcome)
+                self._write_page(conn, job_id, outcome)
+                if outcome.links:
+                    row = conn.execute("SELECT depth FROM pages WHERE id = %s", (outcome.page_id,)).fetchone()
+                    links = links_at_depth(outcome, row["depth"] if row else None, max_depth)
+                    frontier.add_links(conn, job_id, links, max_depth=max_depth)
+                    if outcome.status == PageStatus.COMPLETED:
+                        frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable_keys(links))
+                _event(conn, job_id, *outcome_event(outcome))
+
+    def _dedupe(self, conn: Conn, job_id: str, o: PageOutcome) -> PageOutcome:
+        """Look up the candidates, let `duplicates.judge` decide, apply its verdict here."""
+        if o.status != PageStatus.COMPLETED:
+            return o
+        verdict = duplicates.judge(o, _candidates(conn, job_id, o))
+        if verdict.remember_target:
+            alias = NewLink(o.final_url or "", o.final_key or "", o.depth, o.url, FoundBy.ALIAS,
+                            PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url))  # fmt: skip
+            frontier.add_links(conn, job_id, [alias])
+        if verdict.skip_target is not None:
+            conn.execute(
+                "UPDATE pages SET status = %s, reason = %s WHERE id = %s",
+                (PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url), verdict.skip_target.id),
+            )
+        for page in verdict.demote:
+            _demote(conn, job_id, page, o.url)
+        return verdict.outcome
+
+    def _write_page(self, conn: Conn, job_id: str, o: PageOutcome) -> None:
+        columns = page_columns(o)
+        assignments = ", ".join(f"{name} = %({name})s" for name in columns)
+        conn.execute(
+            f"UPDATE pages SET {assignments}, lease_until = NULL, updated_at = {NOW} WHERE id = %(id)s",
+            {**columns, "id": o.page_id},
+        )
+        if o.status != PageStatus.COMPLETED:
+            return
+        if o.block_hashes:
+            conn.execute(
+                "INSERT INTO blocks (job_id, hash, pages) SELECT %s, h, count(*) FROM unnest(%s::text[]) AS h "
+                "GROUP BY h ON CONFLICT (job_id, hash) DO UPDATE SET pages = blocks.pages + excluded.pages",
+                (job_id, list(o.block_hashes)),
+            )
+        conn.execute("UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = %s) WHERE id = %s",
+                     (job_id, o.page_id))  # fmt: skip
+
+    # -- events -----------------------------------------------------------------------
+
+    def event(self, job_id: str, type_: str, url: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        with self.transaction() as conn:
+            _event(conn, job_id, type_, url, payload)
+
+
+def _event(conn: Conn, job_id: str, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:
+    conn.execute(
+        f"INSERT INTO events (job_id, ts, type, url, payload) VALUES (%s, {NOW}, %s, %s, %s)",
+        (job_id, type_, url, json.dumps(payload) if payload else None),
+    )
+
+
+def _candidates(conn: Conn, job_id: str, o: PageOutcome) -> Candidates:
+    """What `duplicates.judge` compares a completed page with, in a few indexed lookups."""
+    done = PageStatus.COMPLETED
+    target = None
+    if o.final_key:
+        row = conn.execute("SELECT id, url, status FROM pages WHERE job_id = %s AND url_key = %s",
+                           (job_id, o.final_key)).fetchone()  # fmt: skip
+        target = StoredPage(row["id"], row["url"], PageStatus(row["status"])) if row else None
+    same = None
+    if o.content_hash:
+        row = conn.execute(
+            "SELECT id, url FROM pages WHERE job_id = %s AND content_hash = %s AND status = %s AND id != %s LIMIT 1",
+            (job_id, o.content_hash, done, o.page_id),
+        ).fetchone()
+        same = stored_page(row) if row else None
+    canonical = None
+    if o.canonical_key:
+        row = conn.execute(
+            "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = %s AND url_key = %s AND status = %s",
+            (job_id, o.canonical_key, done),
+        ).fetchone()
+        canonical = stored_page(row) if row else None
+    naming_it = conn.execute(
+        "SELECT id, url, sketch, block_hashes FROM pages WHERE job_id = %s AND canonical_key = %s "
+        "AND status = %s AND id != %s",
+        (job_id, dedup_key(o.url), done, o.page_id),  # the key the page's row was stored under
+    ).fetchall()
+    near = []
+    if o.sketch is not None:
+        keys = list(o.sketch[:4])
+        near = conn.execute(
+            "SELECT id, url, sketch FROM pages WHERE job_id = %(job)s AND status = 'completed' "
+            "AND sketch IS NOT NULL AND id != %(id)s AND (band0 = ANY(%(k)s) OR band1 = ANY(%(k)s) "
+            "OR band2 = ANY(%(k)s) OR band3 = ANY(%(k)s))",
+            {"job": job_id, "id": o.page_id, "k": keys},
+        ).fetchall()
+    return Candidates(target, same, [stored_page(r) for r in near], canonical, [stored_page(r) for r in naming_it])
+
+
+def _demote(conn: Conn, job_id: str, page: StoredPage, original: str) -> None:
+    conn.execute(
+        "UPDATE pages SET status = %s, reason = %s, duplicate_of = %s, markdown = NULL, html_gz = NULL, "
+        "content_hash = NULL, sketch = NULL, band0 = NULL, band1 = NULL, band2 = NULL, band3 = NULL, "
+        "block_hashes = NULL WHERE id = %s",
+        (PageStatus.SKIPPED, duplicates.reason_for_canonical(original), original, page.id),
+    )
+    if page.block_hashes:
+        conn.execute(
+            "UPDATE blocks SET pages = pages - 1 WHERE job_id = %s AND hash = ANY(%s)",
+            (job_id, list(page.block_hashes)),
+        )

@@ -21,8 +21,8 @@
         └── ExportWriteError            the file it goes to cannot be written
 
 Messages are written for the person running the crawl: they say what was wrong and,
-where it helps, what would be accepted instead. Foreign errors (httpx, sqlite3) are
-translated into these in exactly one place each (fetching/fetch.py, store/sqlite/writer.py and reads.py).
+where it helps, what would be accepted instead. Foreign errors (httpx, sqlite3, psycopg) are
+translated into these in exactly one place each (fetching/fetch.py, and each store backend's writer and reader).
 """
 
 from __future__ import annotations

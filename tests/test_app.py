@@ -361,3 +361,24 @@ def test_a_hosted_preview_refusal_says_public_sites_only(site, app_db, monkeypat
     [error] = [e.value for e in at.error]
     assert "blocked: non-public address (127.0.0.1)" in error and "crawls public sites only" in error
     assert "--allow" not in error and site.fetched() == []
+
+
+def test_the_dashboard_runs_on_a_postgresql_store(site, pg_url, monkeypatch):
+    """The `db` setting may name PostgreSQL: the same form, job view and paste."""
+    monkeypatch.setenv("DOCSPASTA_DB", pg_url)
+    monkeypatch.delenv("DOCSPASTA_HOSTED", raising=False)
+    try:
+        at = start(new_app(), site.url("/docs/guide/index.html"))
+        assert not at.exception and not at.error
+        [job] = open_reader(pg_url).list_jobs()
+        wait_done(pg_url, job.id)
+        at.run()
+        assert not at.exception and at.get("progress")[0].value == 100
+        done = open_reader(pg_url).get_job(job.id)
+        assert done.status == "completed" and done.completed == 5  # the pages under /docs/guide/
+        assert {m.label: m.value for m in at.metric}["Completed"] == "5"
+        assert at.code[-1].value.count("\nSource: ") == 5
+    finally:
+        get_runner(pg_url).stop()
+        st.cache_resource.clear()
+        st.cache_data.clear()

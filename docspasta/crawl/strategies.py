@@ -2,10 +2,10 @@
 
 A strategy is a name (records.StrategyName) the store turns into its claim query: the
 order over pending pages and whether claims wait for shallower pages to finish first
-(store/sqlite/frontier.py). This module holds what the crawl needs: the descriptions
-and the URL scorer. BFS claims level by
-level (no page at depth d+1 while one at depth d is pending or in flight), so depth is
-exact as soon as a page is claimed. The other strategies dive ahead; their depths are
+(store/claim_order.py). This module holds what the crawl needs: the descriptions and the
+URL scorer. BFS claims level by level (no page at depth d+1 while one at depth d is
+pending or in flight), so depth is exact as soon as a page is claimed. The other
+strategies dive ahead; their depths are
 made exact afterwards: each crawled page's outlinks are stored, and a shorter path found
 later lowers the depths below it (frontier.add_links), reviving pages skipped for depth.
 """

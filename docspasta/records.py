@@ -94,12 +94,14 @@ class PageKind(StrEnum):
 
 @dataclass(frozen=True)
 class Claim:
-    """A page the frontier handed out, under a lease."""
+    """A page the frontier handed out, under a lease. `lease` is the claim's token: the
+    page's outcome is stored only while the page is still held under it (a fence)."""
 
     page_id: int
     url: str
     depth: int
     retries: int
+    lease: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class PageOutcome:
     prev_url: str | None = None  # its "previous page" link
     page_kind: PageKind | None = None  # a generated page's kind (index, search, source, print)
     links: list[NewLink] = field(default_factory=list)
+    lease: str | None = None  # the claim's token; an outcome whose lease was lost is not stored
 
 
 # -- what the store hands out ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from docspasta.errors import StoreError
 from docspasta.store import open_reader
 
 CLI = [sys.executable, "-m", "docspasta"]
-QUICK = ["--timeout", "1", "--retries", "1", "--quiet"]
+QUICK = ["--timeout", "2", "--retries", "1", "--quiet"]  # 2 s: a CLI process on a busy machine; slow.html still times out
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

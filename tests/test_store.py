@@ -82,7 +82,7 @@ def test_postgres_migrations_are_applied_once_and_urls_hide_passwords(pg_url):
     open_writer(pg_url).close()
     with open_writer(pg_url) as again:
         names = [r[0] for r in sql(again, "SELECT name FROM docspasta_migrations")]
-    assert names == ["m001_initial"]
+    assert names == ["m001_initial", "m002_lease_token"]
     assert (
         display("postgresql://crawler:s3cret@db.example:5432/docs") == "postgresql://crawler:***@db.example:5432/docs"
     )
@@ -93,7 +93,7 @@ def test_migrations_are_idempotent(db_path):
     with SQLiteWriter(db_path) as again:
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical",
-                     "m006_reading_order"]  # fmt: skip
+                     "m006_reading_order", "m007_lease_token"]  # fmt: skip
 
 
 def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
@@ -243,3 +243,23 @@ async def test_the_async_writer_owns_one_thread_apart_from_the_loop(db_path):
         claimed = await store.claim(job_id, 5, BFS, 60)
     assert len(threads) == 1 and loop_thread not in threads
     assert [c.url for c in claimed] == ["https://x.org/docs/"]
+
+
+def test_a_commit_under_a_lost_lease_is_not_stored(store, job):
+    """A worker paused past its lease (or cut off from the database) comes back with an
+    outcome; the page was claimed again meanwhile. Its commit must not overwrite the newer
+    claim's work, nor count the page twice."""
+    [first] = store.claim(job, 1, BFS, lease_seconds=30)
+    advance(store, 31)
+    [again] = store.claim(job, 1, BFS, 60)  # the lease expired: the page is claimed anew
+    assert again.page_id == first.page_id and again.lease != first.lease and first.lease
+    stale = PageOutcome(first.page_id, first.url, "completed", markdown="stale", content_hash="a", lease=first.lease)
+    store.commit_batch(job, [stale])
+    assert sql(store, "SELECT status, markdown FROM pages WHERE id = ?", (first.page_id,)) == [("processing", None)]
+    fresh = PageOutcome(again.page_id, again.url, "completed", markdown="fresh", content_hash="b", lease=again.lease)
+    store.commit_batch(job, [fresh])
+    store.commit_batch(job, [fresh])  # a retried commit of the same outcome is fenced too: the lease is spent
+    assert sql(store, "SELECT status, markdown FROM pages WHERE id = ?", (first.page_id,)) == [("completed", "fresh")]
+    assert open_reader(store.location).get_job(job).completed == 1
+    fenced = [e for e in open_reader(store.location).events(job) if e["type"] == "page_fenced"]
+    assert len(fenced) == 2

@@ -213,7 +213,7 @@ class _Crawl:
         if isinstance(fetched, FetchedPage) and (refused := await self._robots_refusal(fetched.final_url)):
             fetched = PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, refused, depth=claim.depth)
         if isinstance(fetched, PageOutcome):
-            await self.store.commit_batch(self.job.id, [fetched], max_depth=self.settings.max_depth)
+            await self._commit([claim], [fetched])
             if fetched.reason == "robots":
                 return f"start page disallowed by robots.txt ({claim.url}); use --ignore-robots for a site you own"
             return f"start page failed: {fetched.reason} ({claim.url})"  # each front end adds its own hint
@@ -230,7 +230,7 @@ class _Crawl:
             )
         title = outcome.title if outcome.status == PageStatus.COMPLETED else None
         await self.store.set_scope(self.job.id, host, self.scope.prefix, title)
-        await self.store.commit_batch(self.job.id, [outcome], max_depth=self.settings.max_depth)
+        await self._commit([claim], [outcome])
         await self._after_commit()
         if outcome.status == PageStatus.FAILED:
             return f"start page failed: {outcome.reason} ({claim.url})"
@@ -304,8 +304,14 @@ class _Crawl:
 
     async def _batch(self, claims: list[Claim]) -> None:
         outcomes = await asyncio.gather(*(self._page(c) for c in claims))
-        await self.store.commit_batch(self.job.id, list(outcomes), max_depth=self.settings.max_depth)
+        await self._commit(claims, outcomes)
         await self._after_commit()
+
+    async def _commit(self, claims: list[Claim], outcomes: list[PageOutcome]) -> None:
+        """Store the outcomes, each fenced by its claim's lease: if the lease was lost (this
+        run was paused past it and the page claimed again), the store keeps the newer work."""
+        fenced = [replace(o, lease=c.lease) for c, o in zip(claims, outcomes, strict=True)]
+        await self.store.commit_batch(self.job.id, fenced, max_depth=self.settings.max_depth)
 
     async def _page(self, claim: Claim) -> PageOutcome:
         assert self.scope is not None

@@ -7,6 +7,8 @@ depth d is pending or in flight), so depth is exact at claim time.
 
 from __future__ import annotations
 
+import secrets
+
 from ..records import StrategyName
 
 ORDER_BY: dict[StrategyName, str] = {
@@ -16,3 +18,8 @@ ORDER_BY: dict[StrategyName, str] = {
     StrategyName.BEST_FIRST: "score DESC, depth, id",
 }
 LEVEL_BARRIER = frozenset({StrategyName.BFS})
+
+
+def new_lease() -> str:
+    """A claim's token: the fence its commit must still hold (unique enough across workers)."""
+    return secrets.token_hex(8)

@@ -67,6 +67,15 @@ def page_columns(o: PageOutcome) -> dict[str, Any]:
     }
 
 
+def lease_lost(stored: Mapping[str, Any] | None, o: PageOutcome) -> bool:
+    """Whether an outcome comes under a lease its page no longer holds (it expired and the
+    page was claimed again, or released): storing it would overwrite newer work. An outcome
+    without a lease is not fenced."""
+    if o.lease is None:
+        return False
+    return stored is None or stored["status"] != PageStatus.PROCESSING or stored["lease"] != o.lease
+
+
 def bands(sketch: tuple[int, ...] | None) -> tuple[int | None, ...]:
     """A page's four smallest line hashes: two pages sharing most lines share one of them."""
     head = sketch[:4] if sketch is not None else ()

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
-from ..claim_order import LEVEL_BARRIER, ORDER_BY
+from ..claim_order import LEVEL_BARRIER, ORDER_BY, new_lease
 
 NOW = "extract(epoch FROM clock_timestamp())::double precision"  # the database's clock, in epoch seconds
 Conn = psycopg.Connection[dict[str, Any]]  # rows as dicts
@@ -41,20 +41,21 @@ def claim(conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_sec
             SELECT id FROM pages WHERE job_id = %(job)s AND status = 'pending' {level}
             ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED
         ), claimed AS (
-            UPDATE pages p SET status = 'processing', lease_until = {NOW} + %(lease)s, updated_at = {NOW}
+            UPDATE pages p SET status = 'processing', lease_until = {NOW} + %(seconds)s, lease = %(token)s,
+                updated_at = {NOW}
             FROM picked WHERE p.id = picked.id
-            RETURNING p.id, p.url, p.depth, p.retries, p.score, p.found_by
+            RETURNING p.id, p.url, p.depth, p.retries, p.lease, p.score, p.found_by
         )
-        SELECT id, url, depth, retries FROM claimed ORDER BY {order}
+        SELECT id, url, depth, retries, lease FROM claimed ORDER BY {order}
         """,
-        {"job": job_id, "limit": limit, "lease": lease_seconds},
+        {"job": job_id, "limit": limit, "seconds": lease_seconds, "token": new_lease()},
     ).fetchall()
-    return [Claim(r["id"], r["url"], r["depth"], r["retries"]) for r in rows]
+    return [Claim(r["id"], r["url"], r["depth"], r["retries"], r["lease"]) for r in rows]
 
 
 def release_expired(conn: Conn, job_id: str) -> int:
     return conn.execute(
-        f"UPDATE pages SET status = 'pending', lease_until = NULL "
+        f"UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "
         f"WHERE job_id = %s AND status = 'processing' AND lease_until < {NOW}",
         (job_id,),
     ).rowcount
@@ -64,7 +65,10 @@ def release(conn: Conn, job_id: str, page_ids: list[int] | None = None) -> int:
     """Return claimed pages to pending (all of the job's, or the given ones)."""
     if page_ids is not None and not page_ids:
         return 0
-    sql = "UPDATE pages SET status = 'pending', lease_until = NULL WHERE job_id = %s AND status = 'processing'"
+    sql = (
+        "UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "
+        "WHERE job_id = %s AND status = 'processing'"
+    )
     params: list[Any] = [job_id]
     if page_ids is not None:
         sql += " AND id = ANY(%s)"

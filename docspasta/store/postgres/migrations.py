@@ -163,7 +163,12 @@ CREATE TRIGGER pages_counters_update AFTER UPDATE OF status ON pages
     FOR EACH ROW EXECUTE FUNCTION docspasta_page_counters();
 """
 
-MIGRATIONS: list[tuple[str, str]] = [("m001_initial", M001_INITIAL)]
+M002_LEASE_TOKEN = """
+-- each claim's token on the pages it holds: a commit is stored only under the lease it was claimed with
+ALTER TABLE pages ADD COLUMN lease TEXT;
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [("m001_initial", M001_INITIAL), ("m002_lease_token", M002_LEASE_TOKEN)]
 
 
 def apply(conn: psycopg.Connection[Any]) -> list[str]:

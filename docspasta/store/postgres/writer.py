@@ -37,7 +37,15 @@ from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
 from .. import duplicates
 from ..duplicates import Candidates, StoredPage
-from ..page_rows import crawlable_keys, job_record, links_at_depth, outcome_event, page_columns, stored_page
+from ..page_rows import (
+    crawlable_keys,
+    job_record,
+    lease_lost,
+    links_at_depth,
+    outcome_event,
+    page_columns,
+    stored_page,
+)
 from ..reading_order import OrderItem, reading_order
 from . import frontier, migrations
 from .connect import connect, display_url
@@ -262,6 +270,10 @@ class PostgresWriter:
     def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         with self.transaction(job_id) as conn:
             for outcome in outcomes:
+                held = conn.execute("SELECT status, lease FROM pages WHERE id = %s", (outcome.page_id,)).fetchone()
+                if lease_lost(held, outcome):
+                    _event(conn, job_id, "page_fenced", outcome.url, {"reason": "lease lost"})
+                    continue
                 outcome = self._dedupe(conn, job_id, outcome)
                 self._write_page(conn, job_id, outcome)
                 if outcome.links:
@@ -294,7 +306,7 @@ class PostgresWriter:
         columns = page_columns(o)
         assignments = ", ".join(f"{name} = %({name})s" for name in columns)
         conn.execute(
-            f"UPDATE pages SET {assignments}, lease_until = NULL, updated_at = {NOW} WHERE id = %(id)s",
+            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, updated_at = {NOW} WHERE id = %(id)s",
             {**columns, "id": o.page_id},
         )
         if o.status != PageStatus.COMPLETED:

@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
-from ..claim_order import LEVEL_BARRIER, ORDER_BY
+from ..claim_order import LEVEL_BARRIER, ORDER_BY, new_lease
 
 
 def claim(
@@ -27,14 +27,14 @@ def claim(
         level = "AND depth = (SELECT min(depth) FROM pages WHERE job_id = :job AND status IN ('pending', 'processing'))"
     rows = conn.execute(
         f"""
-        UPDATE pages SET status = 'processing', lease_until = :lease, updated_at = :now
+        UPDATE pages SET status = 'processing', lease_until = :until, lease = :token, updated_at = :now
         WHERE id IN (
             SELECT id FROM pages WHERE job_id = :job AND status = 'pending' {level}
             ORDER BY {ORDER_BY[strategy]} LIMIT :limit
         )
-        RETURNING id, url, depth, retries
+        RETURNING id, url, depth, retries, lease
         """,
-        {"job": job_id, "limit": limit, "lease": now + lease_seconds, "now": now},
+        {"job": job_id, "limit": limit, "until": now + lease_seconds, "token": new_lease(), "now": now},
     ).fetchall()
     claims = [Claim(*row) for row in rows]
     order = {row[0]: i for i, row in enumerate(_ordered_ids(conn, [c.page_id for c in claims], strategy))}
@@ -50,7 +50,7 @@ def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: StrategyNam
 
 def release_expired(conn: sqlite3.Connection, job_id: str, now: float) -> int:
     cur = conn.execute(
-        "UPDATE pages SET status = 'pending', lease_until = NULL "
+        "UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "
         "WHERE job_id = ? AND status = 'processing' AND lease_until < ?",
         (job_id, now),
     )
@@ -67,7 +67,7 @@ def release(conn: sqlite3.Connection, job_id: str, page_ids: list[int] | None = 
     else:
         marks = ",".join("?" * len(page_ids))
         sql, params = f"WHERE job_id = ? AND status = 'processing' AND id IN ({marks})", [job_id, *page_ids]
-    return conn.execute(f"UPDATE pages SET status = 'pending', lease_until = NULL {sql}", params).rowcount
+    return conn.execute(f"UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL {sql}", params).rowcount
 
 
 def add_links(

@@ -207,3 +207,10 @@ def m006_reading_order(db: Database) -> None:
     db.execute("ALTER TABLE pages ADD COLUMN prev_url TEXT")
     db.execute("ALTER TABLE pages ADD COLUMN position INTEGER")
     db.execute("ALTER TABLE pages ADD COLUMN page_kind TEXT")
+
+
+@migrations()
+def m007_lease_token(db: Database) -> None:
+    """Each claim's token on the pages it holds: a commit is stored only under the lease it
+    was claimed with, so a worker whose lease expired cannot overwrite a newer claim's work."""
+    db.execute("ALTER TABLE pages ADD COLUMN lease TEXT")

@@ -37,7 +37,15 @@ from ...urls import dedup_key, normalize
 from .. import duplicates
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
-from ..page_rows import crawlable_keys, job_record, links_at_depth, outcome_event, page_columns, stored_page
+from ..page_rows import (
+    crawlable_keys,
+    job_record,
+    lease_lost,
+    links_at_depth,
+    outcome_event,
+    page_columns,
+    stored_page,
+)
 from ..reading_order import OrderItem, reading_order
 from . import frontier
 from .migrations import Database, migrations
@@ -281,6 +289,10 @@ class SQLiteWriter:
         now = time.time()
         with self.transaction() as conn:
             for outcome in outcomes:
+                held = conn.execute("SELECT status, lease FROM pages WHERE id = ?", (outcome.page_id,)).fetchone()
+                if lease_lost(dict(held) if held else None, outcome):
+                    self._event(conn, job_id, "page_fenced", outcome.url, {"reason": "lease lost"})
+                    continue
                 outcome = self._dedupe(conn, job_id, outcome)
                 self._write_page(conn, job_id, outcome, now)
                 if outcome.links:
@@ -314,7 +326,7 @@ class SQLiteWriter:
         columns = page_columns(o)
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         conn.execute(
-            f"UPDATE pages SET {assignments}, lease_until = NULL, updated_at = :now WHERE id = :id",
+            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, updated_at = :now WHERE id = :id",
             {**columns, "now": now, "id": o.page_id},
         )
         if completed and o.block_hashes:

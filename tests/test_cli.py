@@ -18,7 +18,8 @@ from docspasta.errors import StoreError
 from docspasta.store import open_reader
 
 CLI = [sys.executable, "-m", "docspasta"]
-QUICK = ["--timeout", "2", "--retries", "1", "--quiet"]  # 2 s: a CLI process on a busy machine; slow.html still times out
+# 2 s: a CLI process on a busy machine starts slowly; slow.html (3 s) still times out
+QUICK = ["--timeout", "2", "--retries", "1", "--quiet"]
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -263,3 +263,20 @@ def test_a_commit_under_a_lost_lease_is_not_stored(store, job):
     assert open_reader(store.location).get_job(job).completed == 1
     fenced = [e for e in open_reader(store.location).events(job) if e["type"] == "page_fenced"]
     assert len(fenced) == 2
+
+
+def test_a_heartbeat_renews_the_leases_still_held_and_only_those(store, job):
+    """A live worker keeps its pages however long they take; a dead one's come back once
+    their short lease runs out. A claim's token is the unit: one call, one lease."""
+    [held] = store.claim(job, 1, BFS, lease_seconds=30)
+    add(store, job, link("https://x.org/docs/a", 1), link("https://x.org/docs/b", 1))
+    store.commit_batch(job, [PageOutcome(held.page_id, held.url, "completed", markdown="s", lease=held.lease)])
+    [mine] = store.claim(job, 1, BFS, lease_seconds=30)
+    [theirs] = store.claim(job, 1, BFS, lease_seconds=30)  # as another worker, which then dies
+    assert mine.lease != theirs.lease
+    for _ in range(3):  # 60 s pass; a heartbeat every 20 s renews only `mine`
+        advance(store, 20)
+        store.heartbeat(job, 20.0, renew=[mine.lease], lease_seconds=30)
+    back = store.claim(job, 5, BFS, 30)  # `theirs` expired and is claimed again; `mine` is still held
+    assert [c.page_id for c in back] == [theirs.page_id] and back[0].lease not in (mine.lease, theirs.lease)
+    assert sql(store, "SELECT status FROM pages WHERE id = ?", (mine.page_id,)) == [("processing",)]

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
 LINKS_OFF_LOOP = 300  # a page with this many links is judged off the event loop
+LEASE_S = 60.0  # a crawl claim's lease, renewed with every heartbeat: a dead process's pages return within it
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,9 @@ class _Crawl:
         self.run_seconds = job.run_seconds
         self._beat_at = time.monotonic()
         s = self.settings
-        self.lease_seconds = max(300.0, 4 * (s.timeout * (s.retries + 1) + s.extract_timeout))
+        # the start page is claimed before any heartbeat runs: its lease covers every attempt at it
+        self.discovery_lease = max(300.0, 4 * (s.timeout * (s.retries + 1) + s.extract_timeout))
+        self.held: set[str] = set()  # the leases of the batches in flight, renewed by each heartbeat
         self.batch_size = 1 if s.processing == ProcessingMode.PER_URL else s.batch_size
         self.max_batches = max(2, -(-s.concurrency // self.batch_size) + 1)
 
@@ -205,7 +208,7 @@ class _Crawl:
 
     async def _discover(self) -> str | None:
         """Crawl the start page alone; it fixes the scope. Returns an error, or None."""
-        claims = await self.store.claim(self.job.id, 1, self.strategy, self.lease_seconds)
+        claims = await self.store.claim(self.job.id, 1, self.strategy, self.discovery_lease)
         if not claims:
             return "the start page is missing from the frontier"
         claim = claims[0]
@@ -287,10 +290,9 @@ class _Crawl:
                 return {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}[control]
             budget = s.max_pages - self.completed - sum(inflight.values())
             if budget > 0 and len(inflight) < self.max_batches:
-                claims = await self.store.claim(
-                    self.job.id, min(self.batch_size, budget), self.strategy, self.lease_seconds
-                )
+                claims = await self.store.claim(self.job.id, min(self.batch_size, budget), self.strategy, LEASE_S)
                 if claims:
+                    self.held.update(c.lease for c in claims if c.lease)
                     inflight[asyncio.create_task(self._batch(claims))] = len(claims)
                     continue
             if not inflight:
@@ -303,8 +305,11 @@ class _Crawl:
     # -- one batch, one page -----------------------------------------------------------
 
     async def _batch(self, claims: list[Claim]) -> None:
-        outcomes = await asyncio.gather(*(self._page(c) for c in claims))
-        await self._commit(claims, outcomes)
+        try:
+            outcomes = await asyncio.gather(*(self._page(c) for c in claims))
+            await self._commit(claims, outcomes)
+        finally:
+            self.held.difference_update(c.lease for c in claims)
         await self._after_commit()
 
     async def _commit(self, claims: list[Claim], outcomes: list[PageOutcome]) -> None:
@@ -499,7 +504,7 @@ class _Crawl:
             return None
         elapsed, self._beat_at = now - self._beat_at, now
         self.run_seconds += elapsed
-        return await self.store.heartbeat(self.job.id, elapsed)
+        return await self.store.heartbeat(self.job.id, elapsed, renew=sorted(self.held), lease_seconds=LEASE_S)
 
     async def _finish(self, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
         await self._heartbeat(force=True)

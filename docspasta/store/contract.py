@@ -21,7 +21,7 @@ What a writer guarantees, whatever the backend:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ..records import (
@@ -68,8 +68,11 @@ class StoreWriter(Protocol):
 
     def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None: ...
     def set_step(self, job_id: str, step: JobStep) -> None: ...
-    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
-        """Record liveness and add run time; returns a pending cancel/pause request."""
+    def heartbeat(
+        self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
+    ) -> Control | None:
+        """Record liveness, add run time, and extend the leases named in `renew` to
+        `lease_seconds` from now; returns a pending cancel/pause request."""
 
     def request_control(self, job_id: str, action: Control) -> None:
         """Ask whoever runs the job to cancel or pause it; a job nobody runs is cancelled at once."""

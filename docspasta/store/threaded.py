@@ -11,7 +11,7 @@ is opened on that thread too, since SQLite's belongs to the thread that made it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -82,8 +82,10 @@ class AsyncWriter:
     async def set_step(self, job_id: str, step: JobStep) -> None:
         await self.call(lambda w: w.set_step(job_id, step))
 
-    async def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
-        return await self.call(lambda w: w.heartbeat(job_id, run_seconds))
+    async def heartbeat(
+        self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
+    ) -> Control | None:
+        return await self.call(lambda w: w.heartbeat(job_id, run_seconds, renew=renew, lease_seconds=lease_seconds))
 
     async def request_control(self, job_id: str, action: Control) -> None:
         await self.call(lambda w: w.request_control(job_id, action))

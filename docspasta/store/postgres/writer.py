@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -177,12 +177,21 @@ class PostgresWriter:
             conn.execute("UPDATE jobs SET step = %s WHERE id = %s", (step, job_id))
             _event(conn, job_id, "step", None, {"step": step})
 
-    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
+    def heartbeat(
+        self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
+    ) -> Control | None:
+        """Liveness and run time; the leases still held are extended on the database's clock."""
         with self.transaction() as conn:
             row = conn.execute(
                 f"UPDATE jobs SET heartbeat_at = {NOW}, run_seconds = run_seconds + %s WHERE id = %s RETURNING control",
                 (run_seconds, job_id),
             ).fetchone()
+            if renew:
+                conn.execute(
+                    f"UPDATE pages SET lease_until = {NOW} + %s "
+                    "WHERE job_id = %s AND status = 'processing' AND lease = ANY(%s)",
+                    (lease_seconds, job_id, list(renew)),
+                )
         return Control(row["control"]) if row and row["control"] else None
 
     def request_control(self, job_id: str, action: Control) -> None:

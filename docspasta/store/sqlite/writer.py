@@ -16,7 +16,7 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ...errors import JobBusyError, JobNotFoundError, StoreError
@@ -197,13 +197,23 @@ class SQLiteWriter:
             conn.execute("UPDATE jobs SET step = ? WHERE id = ?", (step, job_id))
             self._event(conn, job_id, "step", None, {"step": step})
 
-    def heartbeat(self, job_id: str, run_seconds: float) -> Control | None:
-        """Record liveness and run time; return a pending control request (cancel/pause)."""
+    def heartbeat(
+        self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
+    ) -> Control | None:
+        """Record liveness and run time, extend the leases still held; return a pending
+        control request (cancel/pause)."""
         with self.transaction() as conn:
             row = conn.execute(
                 "UPDATE jobs SET heartbeat_at = ?, run_seconds = run_seconds + ? WHERE id = ? RETURNING control",
                 (time.time(), run_seconds, job_id),
             ).fetchone()
+            if renew:
+                marks = ",".join("?" * len(renew))
+                conn.execute(
+                    "UPDATE pages SET lease_until = ? "
+                    f"WHERE job_id = ? AND status = 'processing' AND lease IN ({marks})",
+                    (self.clock() + lease_seconds, job_id, *renew),
+                )
         return Control(row[0]) if row and row[0] else None
 
     def request_control(self, job_id: str, action: Control) -> None:

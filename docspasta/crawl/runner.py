@@ -2,8 +2,8 @@
 
 The dashboard hands work over with `submit()` and gets a job id back at once; the
 crawl runs on the loop thread and writes only to the store (through its writer thread),
-which the UI polls. Besides the store's writer thread and the engine's link-judging
-thread, this is the only module that starts threads.
+which the UI polls. Its loop thread is the only long-lived thread besides the store's
+writer thread and the engine's link-judging thread.
 
 `get_runner()` finds a live runner by its thread's name before making one, so a
 re-import of this module (Streamlit re-imports on every source change) never starts a

@@ -87,6 +87,7 @@ def main() -> None:
     "max_pages", "max_depth", "concurrency", "per_host_concurrency", "batch_size", "quality_threshold", "include",
     "exclude", "timeout", "retries", "min_delay", "scope_prefix", "user_agent", "headers", "keep_html", "strategy",
     "use_sitemaps", "ignore_robots", "include_generated", "processing", "max_bytes", "extract_timeout",
+    "lease_seconds",
 )  # fmt: skip
 @guard_options
 @db_option

@@ -216,6 +216,14 @@ class CrawlSettings:
         hi=600,
         flag="--extract-timeout",
     )
+    lease_seconds: float = _f(
+        60.0,
+        "Seconds a claimed page stays with the process crawling it unless renewed (every second while it "
+        "runs): how soon the pages of a process that died go back to the queue.",
+        lo=5,
+        hi=3600,
+        flag="--lease",
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
 LINKS_OFF_LOOP = 300  # a page with this many links is judged off the event loop
-LEASE_S = 60.0  # a crawl claim's lease, renewed with every heartbeat: a dead process's pages return within it
 
 
 @dataclass(frozen=True)
@@ -290,7 +289,9 @@ class _Crawl:
                 return {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}[control]
             budget = s.max_pages - self.completed - sum(inflight.values())
             if budget > 0 and len(inflight) < self.max_batches:
-                claims = await self.store.claim(self.job.id, min(self.batch_size, budget), self.strategy, LEASE_S)
+                claims = await self.store.claim(
+                    self.job.id, min(self.batch_size, budget), self.strategy, s.lease_seconds
+                )
                 if claims:
                     self.held.update(c.lease for c in claims if c.lease)
                     inflight[asyncio.create_task(self._batch(claims))] = len(claims)
@@ -504,7 +505,9 @@ class _Crawl:
             return None
         elapsed, self._beat_at = now - self._beat_at, now
         self.run_seconds += elapsed
-        return await self.store.heartbeat(self.job.id, elapsed, renew=sorted(self.held), lease_seconds=LEASE_S)
+        return await self.store.heartbeat(
+            self.job.id, elapsed, renew=sorted(self.held), lease_seconds=self.settings.lease_seconds
+        )
 
     async def _finish(self, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
         await self._heartbeat(force=True)

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import JobBusyError, JobNotFoundError, StoreError
@@ -35,26 +36,15 @@ from ...records import (
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
 from .. import duplicates
+from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
-from ..page_rows import (
-    crawlable_keys,
-    job_record,
-    lease_lost,
-    links_at_depth,
-    outcome_event,
-    page_columns,
-    stored_page,
-)
+from ..page_rows import job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier
 from .migrations import Database, migrations
 
 HEARTBEAT_STALE_S = 30.0
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def configure(conn: sqlite3.Connection) -> None:
@@ -296,40 +286,8 @@ class SQLiteWriter:
 
     def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         """Write a batch — pages, their links, events, counters — in one transaction."""
-        now = time.time()
         with self.transaction() as conn:
-            for outcome in outcomes:
-                held = conn.execute("SELECT status, lease FROM pages WHERE id = ?", (outcome.page_id,)).fetchone()
-                if lease_lost(dict(held) if held else None, outcome):
-                    self._event(conn, job_id, "page_fenced", outcome.url, {"reason": "lease lost"})
-                    continue
-                outcome = self._dedupe(conn, job_id, outcome)
-                self._write_page(conn, job_id, outcome, now)
-                if outcome.links:
-                    row = conn.execute("SELECT depth FROM pages WHERE id = ?", (outcome.page_id,)).fetchone()
-                    links = links_at_depth(outcome, row[0] if row else None, max_depth)
-                    frontier.add_links(conn, job_id, links, now, max_depth=max_depth)
-                    if outcome.status == PageStatus.COMPLETED:
-                        frontier.record_outlinks(conn, job_id, outcome.page_id, crawlable_keys(links))
-                self._event(conn, job_id, *outcome_event(outcome))
-
-    def _dedupe(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> PageOutcome:
-        """Look up the candidates, let `duplicates.judge` decide, apply its verdict here."""
-        if o.status != PageStatus.COMPLETED:
-            return o
-        verdict = duplicates.judge(o, _candidates(conn, job_id, o))
-        if verdict.remember_target:
-            alias = NewLink(o.final_url or "", o.final_key or "", o.depth, o.url, FoundBy.ALIAS,
-                            PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url))  # fmt: skip
-            frontier.add_links(conn, job_id, [alias], time.time())
-        if verdict.skip_target is not None:
-            conn.execute(
-                "UPDATE pages SET status = ?, reason = ? WHERE id = ?",
-                (PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url), verdict.skip_target.id),
-            )
-        for page in verdict.demote:
-            _demote(conn, job_id, page, o.url)
-        return verdict.outcome
+            commit_outcomes(_PageWrites(self, conn, job_id, time.time()), outcomes, max_depth)
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
         completed = o.status == PageStatus.COMPLETED
@@ -364,6 +322,41 @@ class SQLiteWriter:
             "INSERT INTO events (job_id, ts, type, url, payload) VALUES (?, ?, ?, ?, ?)",
             (job_id, time.time(), type_, url, json.dumps(payload) if payload else None),
         )
+
+
+@dataclass
+class _PageWrites:
+    """commit_flow.PageWrites in one SQLite transaction."""
+
+    writer: SQLiteWriter
+    conn: sqlite3.Connection
+    job_id: str
+    now: float
+
+    def held(self, page_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT status, lease, depth FROM pages WHERE id = ?", (page_id,)).fetchone()
+        return dict(row) if row else None
+
+    def candidates(self, o: PageOutcome) -> Candidates:
+        return _candidates(self.conn, self.job_id, o)
+
+    def add_links(self, links: list[NewLink], max_depth: int | None) -> int:
+        return frontier.add_links(self.conn, self.job_id, links, self.now, max_depth=max_depth)
+
+    def skip(self, page_id: int, reason: str) -> None:
+        self.conn.execute("UPDATE pages SET status = ?, reason = ? WHERE id = ?", (PageStatus.SKIPPED, reason, page_id))
+
+    def demote(self, page: StoredPage, original: str) -> None:
+        _demote(self.conn, self.job_id, page, original)
+
+    def write_page(self, o: PageOutcome) -> None:
+        self.writer._write_page(self.conn, self.job_id, o, self.now)
+
+    def record_outlinks(self, page_id: int, keys: list[str]) -> None:
+        frontier.record_outlinks(self.conn, self.job_id, page_id, keys)
+
+    def event(self, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:
+        self.writer._event(self.conn, self.job_id, type_, url, payload)
 
 
 def _candidates(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> Candidates:

@@ -5,7 +5,8 @@
     │   └── InvalidURLError             a URL that is not an absolute http(s) URL
     ├── StoreError                      the job store cannot do what was asked
     │   ├── JobNotFoundError            no job with that id in this database
-    │   └── JobBusyError                another live process is running that job
+    │   ├── JobBusyError                another live process is running that job
+    │   └── StoreUnavailableError       the database stayed unreachable longer than a lease
     ├── FetchError                      one page could not be fetched (recorded, crawl goes on)
     │   ├── FetchTimeoutError           no complete response within the time limit
     │   ├── HTTPStatusError             the server answered with an error status
@@ -50,6 +51,11 @@ class InvalidURLError(InvalidSettingError):
 
 class StoreError(DocspastaError):
     """The job store cannot do what was asked."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database stayed out of reach past the time a worker may wait for it (its lease):
+    whatever it still holds is left to expire, and it commits nothing more."""
 
 
 class JobNotFoundError(StoreError, LookupError):

@@ -47,6 +47,22 @@ class Control(StrEnum):
     PAUSE = "pause"
 
 
+class RunBy(StrEnum):
+    """Who runs a job (`jobs.run_by`): the process that created it (a CLI crawl, a
+    dashboard that runs crawls itself), or any `docspasta worker` on the store."""
+
+    CREATOR = "creator"
+    WORKERS = "workers"
+
+
+class Finalize(StrEnum):
+    """What `StoreWriter.try_finalize` tells a worker whose claims have run dry."""
+
+    YOURS = "yours"  # nothing pending or in flight anywhere: this worker finalizes the job
+    WAIT = "wait"  # another worker still has pages in flight (they may add links): claim again soon
+    ENDED = "ended"  # another worker finalized or ended the job
+
+
 class PageStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
@@ -87,6 +103,16 @@ class PageKind(StrEnum):
     SEARCH = "search"
     SOURCE = "source"  # highlighted source listing (Sphinx viewcode, rustdoc src, Javadoc src-html)
     PRINT = "print"  # the whole book on one page
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What a heartbeat reads back: a pending request, and the job as the other workers left it."""
+
+    control: Control | None
+    status: JobStatus
+    step: JobStep
+    others: int = 0  # other workers with a fresh heartbeat on this job
 
 
 # -- what the store takes -------------------------------------------------------------------
@@ -185,6 +211,7 @@ class JobRecord:
     error: str | None
     comparison_id: str | None = None
     label: str | None = None
+    run_by: RunBy = RunBy.CREATOR
 
     @property
     def pages_per_second(self) -> float:

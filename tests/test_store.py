@@ -65,6 +65,7 @@ def advance(store, seconds: float) -> None:
     else:
         sql(store, "UPDATE pages SET lease_until = lease_until - ? WHERE lease_until IS NOT NULL", (seconds,))
         sql(store, "UPDATE jobs SET heartbeat_at = heartbeat_at - ? WHERE heartbeat_at IS NOT NULL", (seconds,))
+        sql(store, "UPDATE job_workers SET heartbeat_at = heartbeat_at - ?", (seconds,))
 
 
 def test_the_factory_picks_the_backend_from_what_db_names(db_path, pg_url):
@@ -82,7 +83,7 @@ def test_postgres_migrations_are_applied_once_and_urls_hide_passwords(pg_url):
     open_writer(pg_url).close()
     with open_writer(pg_url) as again:
         names = [r[0] for r in sql(again, "SELECT name FROM docspasta_migrations")]
-    assert names == ["m001_initial", "m002_lease_token"]
+    assert names == ["m001_initial", "m002_lease_token", "m003_workers"]
     assert (
         display("postgresql://crawler:s3cret@db.example:5432/docs") == "postgresql://crawler:***@db.example:5432/docs"
     )
@@ -93,7 +94,7 @@ def test_migrations_are_idempotent(db_path):
     with SQLiteWriter(db_path) as again:
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical",
-                     "m006_reading_order", "m007_lease_token"]  # fmt: skip
+                     "m006_reading_order", "m007_lease_token", "m008_workers"]  # fmt: skip
 
 
 def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
@@ -119,7 +120,10 @@ def test_expired_leases_return_to_the_frontier(store, job):
     assert [c.page_id for c in again] == [claimed[0].page_id]
 
 
-def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner(store, job):
+def test_acquire_returns_in_flight_pages_and_refuses_a_live_owner_where_jobs_are_not_shared(db_path):
+    store = SQLiteWriter(db_path)
+    job = store.create_job(CrawlSettings(url="https://x.org/docs/"))
+    store.acquire(job)
     store.claim(job, 5, BFS, 600)
     assert open_reader(store.location).get_job(job).queued == 1
     with pytest.raises(JobBusyError):
@@ -181,7 +185,7 @@ def test_readers_are_read_only(store, job):
 
 def test_cancel_request_reaches_the_heartbeat_and_delete_cascades(store, job):
     store.request_control(job, "cancel")
-    assert store.heartbeat(job, 0.5) == "cancel"
+    assert store.heartbeat(job, 0.5).control == "cancel"
     store.delete_job(job)
     assert sql(store, "SELECT count(*) FROM pages") == [(0,)]
     assert sql(store, "SELECT count(*) FROM events") == [(0,)]

@@ -9,10 +9,17 @@ and a page with hundreds of links or a site's sitemaps are judged on a helper th
                 with several batches in flight so fetching never waits for extraction
     finalizing  pages left pending when the budget ran out become skipped
 
-Exactness: a fetch starts only while completed + in-flight < max_pages, and only
-completed pages count, so a job never stores more than max_pages and never fetches
-a page that could not count. Depth is exact because BFS claims level by level.
-Cancel and pause are requests stored on the job, so they work from any process.
+Exactness: the store hands out a page only while completed + in-flight < max_pages,
+counting every worker's claims, and only completed pages count, so a job never stores
+more than max_pages and never fetches a page that could not count. Depth is exact
+because BFS claims level by level. Cancel and pause are requests stored on the job, so
+they work from any process.
+
+Several workers may run one job on a store that shares jobs (PostgreSQL): one does the
+discovery while the others wait for it; each claims, fetches and commits its own pages
+under its own leases; requests wait at limits.JobLimits, which counts all of them; the
+one that finds nothing pending or in flight anywhere finalizes (`try_finalize`); one
+that stops early hands its pages back (`leave`) and the others carry on.
 """
 
 from __future__ import annotations
@@ -27,15 +34,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ExtractionError, FetchError, HTTPStatusError, KnownTargetError, NotHTMLError
+from ..errors import (
+    ExtractionError,
+    FetchError,
+    HTTPStatusError,
+    KnownTargetError,
+    NotHTMLError,
+    StoreUnavailableError,
+)
 from ..extraction.extract import ExtractedPage, ExtractInput, decode_html
 from ..extraction.generated import kind_from_url, skip_reason
 from ..extraction.pool import ExtractPool
 from ..fetching.fetch import FetchedPage, Fetcher, HopCheck
 from ..guard import AddressGuard
 from ..records import (
+    Beat,
     Claim,
     Control,
+    Finalize,
     FoundBy,
     JobRecord,
     JobStatus,
@@ -50,6 +66,7 @@ from ..records import (
 from ..store import AsyncWriter
 from ..urls import Scope, dedup_key, directory_of, host_of, normalize
 from .discovery import read_sitemaps
+from .limits import JobLimits
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
 from .strategies import score_url
@@ -58,6 +75,7 @@ from .traps import QueryVariants, path_trap
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+IDLE_S = 0.25  # how often a worker with nothing to claim looks again while others have pages in flight
 LINKS_OFF_LOOP = 300  # a page with this many links is judged off the event loop
 
 
@@ -101,20 +119,24 @@ async def run_job(
     *,
     pool: ExtractPool | None = None,
     on_progress: ProgressCallback | None = None,
+    worker_slots: asyncio.Semaphore | None = None,
 ) -> JobRecord:
-    """Run (or resume) one job to its end and return its final record.
+    """Run (or resume, or join) one job until it ends, or until this worker has nothing
+    more to do in it, and return its record.
 
-    Cancelling the awaiting task marks the job `interrupted` (resumable) and re-raises.
+    Cancelling the awaiting task hands this worker's pages back; a job nobody else runs
+    becomes `interrupted` (resumable). `worker_slots` caps a worker's requests across jobs.
     """
     if (done := await store.job(job_id)).status == JobStatus.COMPLETED:
         return done
     _freeze_startup_heap()
     job = await store.acquire(job_id)
+    limits = JobLimits(job_id, job.settings, shared=store.limits, worker_slots=worker_slots)
     async with contextlib.AsyncExitStack() as stack:
         if pool is None:
             pool = await stack.enter_async_context(ExtractPool())
-        fetcher = await stack.enter_async_context(Fetcher(job.settings))
-        await _Crawl(store, job, pool, fetcher, on_progress).run()
+        fetcher = await stack.enter_async_context(Fetcher(job.settings, pacer=limits.pacer))
+        await _Crawl(store, job, pool, fetcher, limits, on_progress).run()
     return await store.job(job_id)
 
 
@@ -140,6 +162,7 @@ class _Crawl:
         job: JobRecord,
         pool: ExtractPool,
         fetcher: Fetcher,
+        limits: JobLimits,
         on_progress: ProgressCallback | None,
     ) -> None:
         self.store = store
@@ -147,10 +170,10 @@ class _Crawl:
         self.settings = job.settings
         self.pool = pool
         self.fetcher = fetcher
+        self.limits = limits
         self.on_progress = on_progress
         self.strategy = StrategyName(self.settings.strategy)
-        self.fetch_slots = asyncio.Semaphore(self.settings.concurrency)
-        self.host_slots: dict[str, asyncio.Semaphore] = {}
+        self.beat = Beat(job.control, job.status, job.step)
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
         self.query_variants = QueryVariants()
@@ -174,27 +197,34 @@ class _Crawl:
         job_id = self.job.id
         inflight: dict[asyncio.Task[None], int] = {}
         self.loop_lag.start()
+        beating = asyncio.create_task(self._beat_every_second())
         try:
-            if self.scope is None:
-                await self.store.set_step(job_id, JobStep.DISCOVERY)
-                error = await self._discover()
-                if error is not None:
-                    await self._finish(JobStatus.FAILED, error=error, step=JobStep.DONE)
-                    return
-            await self.store.set_step(job_id, JobStep.CRAWLING)
-            ending = await self._crawl(inflight)
+            if self.job.control is not None:  # asked for before anyone ran the job
+                await self._finish(_STOPPED_BY[self.job.control])
+                return
+            await self._beat()  # who else runs the job decides who discovers
+            ready = await self._until_crawling()
+            if isinstance(ready, str):
+                await self._finish(JobStatus.FAILED, error=ready, step=JobStep.DONE)
+                return
+            ending = await self._crawl(inflight) if ready else None
+            if ending is None:  # another worker ended the job
+                await self._leave(inflight)
+                return
             if ending != JobStatus.COMPLETED:
                 await _cancel_all(inflight)
                 await self._finish(ending)
                 return
-            await self.store.set_step(job_id, JobStep.FINALIZING)
-            if self.completed >= self.settings.max_pages:
+            if self.job.completed >= self.settings.max_pages:
                 await self.store.skip_pending(job_id, "max pages reached")
             await self.store.store_reading_order(job_id, self.job.start_url)
             await self._finish(JobStatus.COMPLETED, step=JobStep.DONE)
         except asyncio.CancelledError:
-            await _cancel_all(inflight)
-            await self._finish(JobStatus.INTERRUPTED)
+            await self._leave(inflight)
+            raise
+        except StoreUnavailableError:
+            await _cancel_all(inflight)  # nothing more can be written: the leases expire, other workers go on
+            log.error("job %s: the store is unreachable; this worker stopped without committing", job_id)
             raise
         except Exception as exc:
             await _cancel_all(inflight)
@@ -202,15 +232,43 @@ class _Crawl:
             await self._finish(JobStatus.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
             raise
         finally:
+            beating.cancel()
             self.loop_lag.stop()
             self.link_thread.shutdown(wait=False)
 
-    async def _discover(self) -> str | None:
+    async def _until_crawling(self) -> str | bool:
+        """Get the job past discovery: do it (the first worker), or wait while another
+        live worker does it. Returns True to crawl, False if the job ended meanwhile, or
+        the error that fails the job."""
+        while True:
+            if self.job.step == JobStep.CRAWLING:
+                return True
+            if self.job.step != JobStep.DISCOVERY:  # a worker died finalizing: the next one to run out of pages does it
+                if self.beat.others == 0:
+                    await self.store.set_step(self.job.id, JobStep.CRAWLING)
+                return True
+            if self.job.scope_host is None:
+                claims = await self.store.claim(self.job.id, 1, self.strategy, self.discovery_lease)
+                if claims:
+                    await self.store.set_step(self.job.id, JobStep.DISCOVERY)
+                    if (error := await self._discover(claims[0])) is not None:
+                        return error
+                    await self.store.set_step(self.job.id, JobStep.CRAWLING)
+                    return True
+                if self.beat.others == 0:
+                    return "the start page is missing from the frontier"
+            elif self.beat.others == 0:  # scope fixed, and whoever was discovering is gone: crawl on
+                await self.store.set_step(self.job.id, JobStep.CRAWLING)
+                return True
+            await asyncio.sleep(HEARTBEAT_S)
+            self.job = await self.store.job(self.job.id)
+            if self.job.status != JobStatus.RUNNING:
+                return False
+            if self.scope is None and self.job.scope_host is not None and self.job.scope_prefix is not None:
+                self.scope = self._scope(self.job.scope_host, self.job.scope_prefix)
+
+    async def _discover(self, claim: Claim) -> str | None:
         """Crawl the start page alone; it fixes the scope. Returns an error, or None."""
-        claims = await self.store.claim(self.job.id, 1, self.strategy, self.discovery_lease)
-        if not claims:
-            return "the start page is missing from the frontier"
-        claim = claims[0]
         fetched = await self._fetch(claim, check_hop=None)
         if isinstance(fetched, FetchedPage) and (refused := await self._robots_refusal(fetched.final_url)):
             fetched = PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, refused, depth=claim.depth)
@@ -276,28 +334,38 @@ class _Crawl:
 
     async def _fetch_resource(self, url: str, check_hop: HopCheck) -> FetchedPage | None:
         try:
-            async with self.fetch_slots:
+            async with self.limits.slot(host_of(url)):
                 return await self.fetcher.fetch(url, check_hop=check_hop, html_only=False)
         except FetchError:
             return None
 
-    async def _crawl(self, inflight: dict[asyncio.Task[None], int]) -> JobStatus:
+    async def _crawl(self, inflight: dict[asyncio.Task[None], int]) -> JobStatus | None:
+        """Claim, fetch and commit until the job is done (COMPLETED: this worker finalizes
+        it), stopped (CANCELLED, PAUSED) or ended by another worker (None)."""
         s = self.settings
         while True:
-            control = await self._heartbeat()
-            if control is not None:
-                return {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}[control]
-            budget = s.max_pages - self.completed - sum(inflight.values())
-            if budget > 0 and len(inflight) < self.max_batches:
+            beat = self.beat
+            if beat.control is not None:
+                return _STOPPED_BY[beat.control]
+            if beat.status != JobStatus.RUNNING:
+                return None
+            if len(inflight) < self.max_batches:
                 claims = await self.store.claim(
-                    self.job.id, min(self.batch_size, budget), self.strategy, s.lease_seconds
+                    self.job.id, self.batch_size, self.strategy, s.lease_seconds, max_pages=s.max_pages
                 )
                 if claims:
                     self.held.update(c.lease for c in claims if c.lease)
                     inflight[asyncio.create_task(self._batch(claims))] = len(claims)
                     continue
             if not inflight:
-                return JobStatus.COMPLETED
+                verdict = await self.store.try_finalize(self.job.id, s.max_pages)
+                if verdict == Finalize.YOURS:
+                    self.job = await self.store.job(self.job.id)
+                    return JobStatus.COMPLETED
+                if verdict == Finalize.ENDED:
+                    return None
+                await asyncio.sleep(IDLE_S)  # other workers' pages are in flight: they may add links
+                continue
             done, _ = await asyncio.wait(inflight, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 del inflight[task]
@@ -331,7 +399,7 @@ class _Crawl:
         if refused := await self._robots_refusal(claim.url):
             return PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, refused, depth=claim.depth)
         try:
-            async with self.fetch_slots, self._host_slot(claim.url):
+            async with self.limits.slot(host_of(claim.url)):
                 fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
         except (NotHTMLError, KnownTargetError) as exc:
             return PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, exc.reason, depth=claim.depth)
@@ -460,13 +528,6 @@ class _Crawl:
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        """Fetches in flight to one host are capped apart from the job's concurrency."""
-        host = host_of(url)
-        if host not in self.host_slots:
-            self.host_slots[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
-        return self.host_slots[host]
-
     async def _robots_refusal(self, url: str) -> str | None:
         """None if robots.txt lets us fetch the URL; else the reason to record."""
         policy = await self.robots.policy(url)
@@ -476,7 +537,7 @@ class _Crawl:
 
     async def _robots_txt(self, url: str) -> tuple[int | None, str | None, str | None]:
         try:
-            async with self.fetch_slots:
+            async with self.limits.slot(host_of(url)):
                 fetched = await self.fetcher.fetch(url, html_only=False)
         except HTTPStatusError as exc:
             return exc.http_status, None, None
@@ -498,21 +559,36 @@ class _Crawl:
         self.completed = self.job.completed
         await self._report(self.job)
 
-    async def _heartbeat(self, *, force: bool = False) -> Control | None:
-        """Every second (or when forced): record liveness and run time, read cancel/pause."""
+    async def _beat_every_second(self) -> None:
+        """Liveness for the whole run, discovery included (a long sitemap read must not
+        look like a dead worker); the crawl loop reads what the last beat brought back."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            with contextlib.suppress(StoreUnavailableError):  # the crawl loop meets it on its next write
+                await self._beat()
+
+    async def _beat(self) -> Beat:
+        """Record liveness and run time, renew the leases still held, read cancel/pause."""
         now = time.monotonic()
-        if not force and now - self._beat_at < HEARTBEAT_S:
-            return None
         elapsed, self._beat_at = now - self._beat_at, now
         self.run_seconds += elapsed
-        return await self.store.heartbeat(
+        self.beat = await self.store.heartbeat(
             self.job.id, elapsed, renew=sorted(self.held), lease_seconds=self.settings.lease_seconds
         )
+        return self.beat
 
     async def _finish(self, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
-        await self._heartbeat(force=True)
+        await self._beat()
         await self.store.event(self.job.id, "loop_lag", None, self.loop_lag.summary())
         await self.store.finish(self.job.id, status, error=error, step=step)
+        await self._report()
+
+    async def _leave(self, inflight: dict[asyncio.Task[None], int]) -> None:
+        """Stop here: the pages this worker holds go back; the job goes on if others run it."""
+        leases = sorted(self.held)  # before cancelling: each batch forgets its lease as it ends
+        await _cancel_all(inflight)
+        await self.store.event(self.job.id, "loop_lag", None, self.loop_lag.summary())
+        await self.store.leave(self.job.id, leases)
         await self._report()
 
     async def _report(self, job: JobRecord | None = None) -> None:
@@ -521,6 +597,9 @@ class _Crawl:
             now = time.monotonic()
             job = job or await self.store.job(self.job.id)
             self.on_progress(Progress.of(job, self.run_seconds + (now - self._beat_at)))
+
+
+_STOPPED_BY = {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

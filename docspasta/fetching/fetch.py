@@ -33,7 +33,7 @@ from ..guard import AddressGuard
 from ..settings import CrawlSettings
 from ..urls import host_of, normalize
 from .decoding import ACCEPT_ENCODING, BodyDecoder
-from .pacing import HostPacer
+from .pacing import HostPacer, Pacer
 from .transport import guarded_transport
 
 MAX_REDIRECTS = 10
@@ -70,12 +70,19 @@ class FetchedPage:
 class Fetcher:
     """Fetch pages for one job. Use as an async context manager."""
 
-    def __init__(self, settings: CrawlSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        """`transport` replaces the guarded network transport: for unit tests with httpx.MockTransport only."""
+    def __init__(
+        self,
+        settings: CrawlSettings,
+        *,
+        pacer: Pacer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`pacer`: where hosts' turns are kept (default: in this process). `transport`
+        replaces the guarded network transport: for unit tests with httpx.MockTransport only."""
         self._settings = settings
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self.pacer = HostPacer(settings.min_delay)
+        self.pacer: Pacer = pacer or HostPacer(settings.min_delay)
 
     async def __aenter__(self) -> Fetcher:
         s = self._settings
@@ -156,9 +163,9 @@ class Fetcher:
             except HTTPStatusError as exc:
                 if exc.http_status in _THROTTLE_STATUSES:
                     retry_after = exc.retry_after if (exc.retry_after or 0) <= MAX_RETRY_AFTER_S else None
-                    self.pacer.back_off(host, retry_after)
+                    await self.pacer.back_off(host, retry_after)
                 raise
-            self.pacer.relax(host)
+            await self.pacer.relax(host)
             budget -= time.monotonic() - started
             if location is None:
                 return current, response, body

@@ -12,6 +12,9 @@ sees, not for what the crawler planned. A host's interval is the largest of:
 A Retry-After within the cap also blocks the whole host until it has passed: the
 server said when it can take more, so no request to it (a retry or another page)
 starts before then.
+
+`HostPacer` keeps that state in the process; a job run by several workers on a shared
+store paces through the store instead (crawl/limits.py), behind the same `Pacer` calls.
 """
 
 from __future__ import annotations
@@ -19,10 +22,31 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_ADAPTIVE_DELAY_S = 10.0
 FIRST_BACKOFF_S = 0.25
 DECAY = 0.75
+
+
+class Pacer(Protocol):
+    """What the fetcher asks before and after each request to a host."""
+
+    def set_floor(self, host: str, delay: float) -> None: ...
+    async def wait_turn(self, host: str) -> None: ...
+    async def back_off(self, host: str, retry_after: float | None) -> None: ...
+    async def relax(self, host: str) -> None: ...
+
+
+def backed_off(delay: float, floor: float) -> float:
+    """The interval after a 429/503: doubled, at least FIRST_BACKOFF_S, at most the cap."""
+    return min(MAX_ADAPTIVE_DELAY_S, max(floor, FIRST_BACKOFF_S, delay * 2))
+
+
+def relaxed(delay: float, floor: float) -> float:
+    """The interval after a success: decayed towards the floor, snapping to it when close."""
+    decayed = delay * DECAY
+    return decayed if decayed - floor > 0.01 else floor
 
 
 @dataclass
@@ -62,16 +86,15 @@ class HostPacer:
                 await asyncio.sleep(wait)
             pace.next_at = time.monotonic() + pace.delay
 
-    def back_off(self, host: str, retry_after: float | None) -> None:
+    async def back_off(self, host: str, retry_after: float | None) -> None:
         """The host answered 429/503: double its interval, and honour Retry-After for every request to it."""
         pace = self._pace(host)
-        pace.delay = min(MAX_ADAPTIVE_DELAY_S, max(pace.floor, FIRST_BACKOFF_S, pace.delay * 2))
+        pace.delay = backed_off(pace.delay, pace.floor)
         wait = max(pace.delay, retry_after or 0.0)
         pace.next_at = max(pace.next_at, time.monotonic() + wait)
 
-    def relax(self, host: str) -> None:
+    async def relax(self, host: str) -> None:
         """A request succeeded: let the interval decay back towards the floor."""
         pace = self._pace(host)
         if pace.delay > pace.floor:
-            decayed = pace.delay * DECAY
-            pace.delay = decayed if decayed - pace.floor > 0.01 else pace.floor
+            pace.delay = relaxed(pace.delay, pace.floor)

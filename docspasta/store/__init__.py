@@ -22,13 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .contract import StoreReader, StoreWriter
+from .contract import SharedLimits, StoreReader, StoreWriter
 from .location import DbSpec, default_db_path, display, is_postgres, resolve
 from .threaded import AsyncWriter
 
 __all__ = [
     "AsyncWriter",
     "DbSpec",
+    "SharedLimits",
     "StoreReader",
     "StoreWriter",
     "default_db_path",
@@ -36,23 +37,36 @@ __all__ = [
     "is_postgres",
     "open_async_writer",
     "open_reader",
+    "open_shared_limits",
     "open_writer",
     "resolve",
 ]
 
 
-def open_writer(db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> StoreWriter:
+def open_writer(db: DbSpec = None, *, clock: Callable[[], float] = time.time, worker: str | None = None) -> StoreWriter:
     """The store's writer, its schema migrated on first use. Use it from one thread.
     `clock` is what SQLite's leases are measured against (tests pass one they can move);
-    PostgreSQL's are measured on the database's clock."""
+    PostgreSQL's are measured on the database's clock. `worker` names the process in
+    `jobs.worker` and `job_workers` (default `host:pid`)."""
     where = resolve(db)
     if is_postgres(where):
         from .postgres.writer import PostgresWriter
 
-        return PostgresWriter(where)
+        return PostgresWriter(where, worker=worker)
     from .sqlite.writer import SQLiteWriter
 
-    return SQLiteWriter(where, clock=clock)
+    return SQLiteWriter(where, clock=clock, worker=worker)
+
+
+def open_shared_limits(db: DbSpec, worker: str) -> SharedLimits | None:
+    """Per-host limits shared by every worker of a job, where the store shares jobs
+    (PostgreSQL); None where one process runs a job (SQLite keeps them in the process)."""
+    where = resolve(db)
+    if not is_postgres(where):
+        return None
+    from .postgres.limits import PostgresLimits
+
+    return PostgresLimits(where, worker)
 
 
 def open_reader(db: DbSpec = None) -> StoreReader:
@@ -68,6 +82,11 @@ def open_reader(db: DbSpec = None) -> StoreReader:
     return SQLiteReader(where)
 
 
-def open_async_writer(db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> AsyncWriter:
+def open_async_writer(
+    db: DbSpec = None, *, clock: Callable[[], float] = time.time, worker: str | None = None
+) -> AsyncWriter:
     """The writer on its own thread, for code on an event loop: `async with open_async_writer(db) as store`."""
-    return AsyncWriter(lambda: open_writer(db, clock=clock))
+    return AsyncWriter(
+        lambda: open_writer(db, clock=clock, worker=worker),
+        open_limits=lambda name: open_shared_limits(db, name),
+    )

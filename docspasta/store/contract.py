@@ -12,7 +12,13 @@ What a writer guarantees, whatever the backend:
 - a URL is stored at most once per job (its dedup key), however many spellings link to it;
 - a claim hands a pending page to one caller under a lease, in the strategy's order
   (BFS: never deeper than the shallowest page pending or in flight); an expired lease
-  returns the page to pending;
+  returns the page to pending; with `max_pages`, completed plus in-flight pages never
+  exceed it, whoever claimed them;
+- a commit is fenced: an outcome is stored only while its page is still held under the
+  lease it was claimed with;
+- a backend whose `shares_jobs` is true (PostgreSQL) lets any number of workers, on any
+  machines, run one job at once; liveness is heartbeat age on the database's clock.
+  SQLite runs a job in one process at a time;
 - `commit_batch` writes a batch (pages, their links, events, job counters) atomically and
   judges duplicates inside the same transaction (`duplicates.judge`);
 - job counters (`discovered`, `queued`, `completed`, `failed`, `skipped`) always match
@@ -25,9 +31,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ..records import (
+    Beat,
     Claim,
     Comparison,
     Control,
+    Finalize,
     JobRecord,
     JobStatus,
     JobStep,
@@ -36,6 +44,7 @@ from ..records import (
     PageDetail,
     PageOutcome,
     PageStatus,
+    RunBy,
     StrategyName,
 )
 from ..settings import CrawlSettings
@@ -45,17 +54,26 @@ class StoreWriter(Protocol):
     """The write side. Synchronous: use it from one thread (the CLI's, or the writer thread)."""
 
     location: str  # what --db named, resolved (a file path, or a URL without its password)
+    worker: str  # the name this writer's process signs its work with (`host:pid`)
+    shares_jobs: bool  # whether several workers may run one job at once
 
     def close(self) -> None: ...
     def __enter__(self) -> StoreWriter: ...
     def __exit__(self, *exc: object) -> None: ...
 
     # jobs
-    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
-        """A new pending job with its start page in the frontier; returns its id."""
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
+        """A new pending job with its start page in the frontier; returns its id. With
+        `run_by=WORKERS` it waits for `docspasta worker` processes to take it."""
 
     def create_comparison(
-        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+        self,
+        start_url: str,
+        variants: list[tuple[str, CrawlSettings]],
+        *,
+        mode: str,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
     ) -> tuple[str, list[str]]:
         """A comparison and one job per (label, settings) variant, in order."""
 
@@ -64,15 +82,30 @@ class StoreWriter(Protocol):
         """The job as stored now; JobNotFoundError if there is none."""
 
     def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
-        """Take a job to run it (JobBusyError while a live worker has it); its pages in flight return to pending."""
+        """Take a job to run it; its pages in flight (of workers that are gone) return to
+        pending. Where jobs are shared, a live worker's job is joined; else JobBusyError."""
+
+    def leave(self, job_id: str, leases: Sequence[str] = ()) -> None:
+        """Stop running a job: the pages held under `leases` return to pending; a job
+        nobody else runs becomes `interrupted` (resumable)."""
+
+    def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
+        """Called with nothing left to claim: YOURS (the job moves to `finalizing` and the
+        caller ends it), WAIT (pages are in flight elsewhere) or ENDED."""
+
+    def take_jobs(self, limit: int) -> list[str]:
+        """Jobs left to workers that may run now (pending, running, interrupted), oldest first."""
+
+    def enqueue(self, job_id: str) -> None:
+        """Leave a job to workers (a stopped one waits for them as `pending`)."""
 
     def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None: ...
     def set_step(self, job_id: str, step: JobStep) -> None: ...
     def heartbeat(
         self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
-    ) -> Control | None:
+    ) -> Beat:
         """Record liveness, add run time, and extend the leases named in `renew` to
-        `lease_seconds` from now; returns a pending cancel/pause request."""
+        `lease_seconds` from now; read back a pending cancel/pause request and the job's status."""
 
     def request_control(self, job_id: str, action: Control) -> None:
         """Ask whoever runs the job to cancel or pause it; a job nobody runs is cancelled at once."""
@@ -89,7 +122,9 @@ class StoreWriter(Protocol):
 
     # the frontier
     def page_status(self, job_id: str, url_key: str) -> PageStatus | None: ...
-    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+    def claim(
+        self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
+    ) -> list[Claim]:
         """Up to `limit` pending pages, now `processing` under a lease, in the strategy's order."""
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None: ...
@@ -102,6 +137,23 @@ class StoreWriter(Protocol):
 
     # events
     def event(self, job_id: str, type_: str, url: str | None = None, payload: dict[str, Any] | None = None) -> None: ...
+
+
+class SharedLimits(Protocol):
+    """Per-host limits kept in the store, for a job several workers run (see postgres/limits.py).
+    Async: each call is a statement or two on the worker's event loop."""
+
+    async def start(self) -> SharedLimits: ...
+    async def close(self) -> None: ...
+    async def take_slot(self, job_id: str, host: str, *, job_cap: int, host_cap: int, ttl: float) -> str | None:
+        """A slot for one request to `host`, or None while the host or the job is at its cap."""
+
+    async def give_slot(self, token: str) -> None: ...
+    async def turn(self, job_id: str, host: str, floor: float) -> tuple[float, float, float]:
+        """Reserve the host's next turn: (seconds to wait, the host's interval, its floor)."""
+
+    async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None: ...
+    async def relax(self, job_id: str, host: str, delay: float) -> None: ...
 
 
 class StoreReader(Protocol):

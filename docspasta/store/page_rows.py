@@ -11,7 +11,19 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..records import Control, JobRecord, JobStatus, JobStep, NewLink, PageContent, PageDetail, PageOutcome, PageStatus
+from ..records import (
+    Control,
+    Finalize,
+    JobRecord,
+    JobStatus,
+    JobStep,
+    NewLink,
+    PageContent,
+    PageDetail,
+    PageOutcome,
+    PageStatus,
+    RunBy,
+)
 from ..settings import CrawlSettings
 from .duplicates import StoredPage
 from .reading_order import OrderItem, reading_order
@@ -119,11 +131,24 @@ def outcome_event(o: PageOutcome) -> tuple[str, str, dict[str, Any]]:
     return f"page_{o.status}", o.url, {"reason": o.reason, "quality": o.quality, "title": o.title}
 
 
+def finalize_verdict(row: Mapping[str, Any], max_pages: int) -> Finalize:
+    """From the job's `status`, `step`, `completed` and its `processing` and `pending` page
+    counts: who finalizes a job whose caller has nothing left to claim."""
+    if row["status"] != JobStatus.RUNNING or row["step"] in (JobStep.FINALIZING, JobStep.DONE):
+        return Finalize.ENDED
+    if row["step"] == JobStep.DISCOVERY or row["processing"] > 0:
+        return Finalize.WAIT
+    if row["pending"] > 0 and row["completed"] < max_pages:
+        return Finalize.WAIT
+    return Finalize.YOURS
+
+
 def job_record(row: Mapping[str, Any]) -> JobRecord:
     data = dict(row)
     data["settings"] = CrawlSettings.from_json(data["settings"])
     data["status"], data["step"] = JobStatus(data["status"]), JobStep(data["step"])
     data["control"] = Control(data["control"]) if data["control"] else None
+    data["run_by"] = RunBy(data["run_by"])
     return JobRecord(**{k: data[k] for k in JobRecord.__dataclass_fields__})
 
 

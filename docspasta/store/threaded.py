@@ -15,9 +15,22 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ..records import Claim, Control, JobRecord, JobStatus, JobStep, NewLink, PageOutcome, PageStatus, StrategyName
+from ..records import (
+    Beat,
+    Claim,
+    Control,
+    Finalize,
+    JobRecord,
+    JobStatus,
+    JobStep,
+    NewLink,
+    PageOutcome,
+    PageStatus,
+    RunBy,
+    StrategyName,
+)
 from ..settings import CrawlSettings
-from .contract import StoreWriter
+from .contract import SharedLimits, StoreWriter
 
 T = TypeVar("T")
 
@@ -25,11 +38,22 @@ T = TypeVar("T")
 class AsyncWriter:
     """`StoreWriter`'s methods, awaited: each runs on the writer thread, in call order."""
 
-    def __init__(self, open_writer: Callable[[], StoreWriter], *, name: str = "docspasta-store-writer") -> None:
+    def __init__(
+        self,
+        open_writer: Callable[[], StoreWriter],
+        *,
+        open_limits: Callable[[str], SharedLimits | None] = lambda worker: None,
+        name: str = "docspasta-store-writer",
+    ) -> None:
+        """`open_limits(worker)`: the store's shared per-host limits, where it shares jobs."""
         self._open = open_writer
+        self._open_limits = open_limits
+        self.limits: SharedLimits | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._writer: StoreWriter | None = None
         self.location = ""
+        self.worker = ""
+        self.shares_jobs = False
 
     async def start(self) -> AsyncWriter:
         try:
@@ -38,9 +62,16 @@ class AsyncWriter:
             self._thread.shutdown(wait=False)
             raise
         self.location = self._writer.location
+        self.worker = self._writer.worker
+        self.shares_jobs = self._writer.shares_jobs
+        limits = self._open_limits(self.worker)
+        self.limits = await limits.start() if limits is not None else None
         return self
 
     async def close(self) -> None:
+        if self.limits is not None:
+            await self.limits.close()
+            self.limits = None
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
             self._writer = None
@@ -59,13 +90,23 @@ class AsyncWriter:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, writer)
 
     # jobs
-    async def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
-        return await self.call(lambda w: w.create_job(settings, owner=owner))
+    async def create_job(
+        self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR
+    ) -> str:
+        return await self.call(lambda w: w.create_job(settings, owner=owner, run_by=run_by))
 
     async def create_comparison(
-        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+        self,
+        start_url: str,
+        variants: list[tuple[str, CrawlSettings]],
+        *,
+        mode: str,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
     ) -> tuple[str, list[str]]:
-        return await self.call(lambda w: w.create_comparison(start_url, variants, mode=mode, owner=owner))
+        return await self.call(
+            lambda w: w.create_comparison(start_url, variants, mode=mode, owner=owner, run_by=run_by)
+        )
 
     async def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
         await self.call(lambda w: w.add_to_comparison(comparison_id, job_id, label))
@@ -76,6 +117,18 @@ class AsyncWriter:
     async def acquire(self, job_id: str) -> JobRecord:
         return await self.call(lambda w: w.acquire(job_id))
 
+    async def leave(self, job_id: str, leases: Sequence[str] = ()) -> None:
+        await self.call(lambda w: w.leave(job_id, leases))
+
+    async def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
+        return await self.call(lambda w: w.try_finalize(job_id, max_pages))
+
+    async def take_jobs(self, limit: int) -> list[str]:
+        return await self.call(lambda w: w.take_jobs(limit))
+
+    async def enqueue(self, job_id: str) -> None:
+        await self.call(lambda w: w.enqueue(job_id))
+
     async def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
         await self.call(lambda w: w.set_scope(job_id, host, prefix, site_title))
 
@@ -84,7 +137,7 @@ class AsyncWriter:
 
     async def heartbeat(
         self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
-    ) -> Control | None:
+    ) -> Beat:
         return await self.call(lambda w: w.heartbeat(job_id, run_seconds, renew=renew, lease_seconds=lease_seconds))
 
     async def request_control(self, job_id: str, action: Control) -> None:
@@ -108,8 +161,10 @@ class AsyncWriter:
     async def page_status(self, job_id: str, url_key: str) -> PageStatus | None:
         return await self.call(lambda w: w.page_status(job_id, url_key))
 
-    async def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
-        return await self.call(lambda w: w.claim(job_id, limit, strategy, lease_seconds))
+    async def claim(
+        self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
+    ) -> list[Claim]:
+        return await self.call(lambda w: w.claim(job_id, limit, strategy, lease_seconds, max_pages=max_pages))
 
     async def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
         return await self.call(lambda w: w.add_discovered(job_id, links, max_depth=max_depth, event=event))

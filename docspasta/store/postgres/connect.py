@@ -18,6 +18,17 @@ from ...errors import StoreError
 from ..location import display as display_url
 
 CONNECT_TIMEOUT_S = 10
+# a server that vanishes (a partition, a pulled cable) is noticed in about 10 s, not at the
+# kernel's TCP timeout many minutes later: keepalives probe an idle connection, and
+# tcp_user_timeout fails a write the server never acknowledges
+CONNECT_OPTIONS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 _pools: dict[str, ConnectionPool[psycopg.Connection[dict[str, Any]]]] = {}
 _pools_lock = threading.Lock()
 
@@ -25,7 +36,7 @@ _pools_lock = threading.Lock()
 def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
     """The writer's connection: autocommit outside explicit transactions, rows as dicts."""
     try:
-        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S)
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, **CONNECT_OPTIONS)
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to the database at {display_url(url)}: {_first_line(exc)}") from exc
 
@@ -37,7 +48,7 @@ def reader_pool(url: str) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
         if pool is None:
             connect(url).close()  # an unreachable server fails now, not after the pool's 30 s of retries
             pool = ConnectionPool(
-                make_conninfo(url, connect_timeout=CONNECT_TIMEOUT_S),
+                make_conninfo(url, **CONNECT_OPTIONS),
                 min_size=0,
                 max_size=4,
                 kwargs={"autocommit": True, "row_factory": dict_row},

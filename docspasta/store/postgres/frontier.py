@@ -53,6 +53,28 @@ def claim(conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_sec
     return [Claim(r["id"], r["url"], r["depth"], r["retries"], r["lease"]) for r in rows]
 
 
+def room(conn: Conn, job_id: str, max_pages: int) -> int:
+    """How many more pages may be claimed: completed and in-flight pages of every worker
+    count against `max_pages`, so the budget is exact however many workers claim."""
+    row = conn.execute(
+        "SELECT completed + (SELECT count(*) FROM pages WHERE job_id = %(job)s AND status = 'processing') AS used "
+        "FROM jobs WHERE id = %(job)s",
+        {"job": job_id},
+    ).fetchone()
+    return max(0, max_pages - int(row["used"])) if row else 0
+
+
+def release_leases(conn: Conn, job_id: str, leases: list[str]) -> int:
+    """Return the pages held under these claims to pending."""
+    if not leases:
+        return 0
+    return conn.execute(
+        "UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "
+        "WHERE job_id = %s AND status = 'processing' AND lease = ANY(%s)",
+        (job_id, leases),
+    ).rowcount
+
+
 def release_expired(conn: Conn, job_id: str) -> int:
     return conn.execute(
         f"UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "

@@ -168,7 +168,44 @@ M002_LEASE_TOKEN = """
 ALTER TABLE pages ADD COLUMN lease TEXT;
 """
 
-MIGRATIONS: list[tuple[str, str]] = [("m001_initial", M001_INITIAL), ("m002_lease_token", M002_LEASE_TOKEN)]
+M003_WORKERS = """
+-- jobs left to `docspasta worker` processes; the workers running each job (liveness by
+-- heartbeat age on the database's clock); the per-host limits every worker of a job shares
+ALTER TABLE jobs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'creator' CHECK (run_by IN ('creator', 'workers'));
+CREATE INDEX jobs_run_by ON jobs (run_by, status);
+CREATE TABLE job_workers (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    worker TEXT NOT NULL,
+    joined_at DOUBLE PRECISION NOT NULL,
+    heartbeat_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (job_id, worker)
+);
+-- one row per request in flight to a host: per_host_concurrency and the job's concurrency
+-- count these rows, across every worker
+CREATE TABLE host_slots (
+    token TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    until DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX host_slots_job ON host_slots (job_id, host);
+-- when a host's next request may start (min_delay, Crawl-delay, 429/503 back-off), for every worker
+CREATE TABLE host_pace (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    floor DOUBLE PRECISION NOT NULL,
+    delay DOUBLE PRECISION NOT NULL,
+    next_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (job_id, host)
+);
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("m001_initial", M001_INITIAL),
+    ("m002_lease_token", M002_LEASE_TOKEN),
+    ("m003_workers", M003_WORKERS),
+]
 
 
 def apply(conn: psycopg.Connection[Any]) -> list[str]:

@@ -11,18 +11,23 @@ so writers of one job queue instead of deadlocking. Driver errors become StoreEr
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import logging
 import secrets
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
-from ...errors import JobBusyError, JobNotFoundError, StoreError
+from ...errors import JobNotFoundError, StoreError, StoreUnavailableError
 from ...records import (
+    Beat,
     Claim,
     Control,
+    Finalize,
     FoundBy,
     JobRecord,
     JobStatus,
@@ -30,6 +35,7 @@ from ...records import (
     NewLink,
     PageOutcome,
     PageStatus,
+    RunBy,
     StrategyName,
 )
 from ...settings import CrawlSettings
@@ -37,21 +43,29 @@ from ...urls import dedup_key, normalize
 from .. import duplicates
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
-from ..page_rows import job_record, page_columns, stored_page
+from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier, migrations
 from .connect import connect, display_url
 from .frontier import NOW, Conn
 
-HEARTBEAT_STALE_S = 30.0
+HEARTBEAT_STALE_S = 30.0  # a job whose last heartbeat (from any worker) is older has nobody running it
+WORKER_STALE_S = 15.0
+OUTAGE_S = 60.0  # how long a call waits for a lost database before giving up (the default lease)
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
+T = TypeVar("T")
+log = logging.getLogger(__name__)  # a worker silent this long on a job is gone: its pages may be handed out again
 
 
 class PostgresWriter:
     """The write side over one PostgreSQL database. Use it from one thread."""
 
-    def __init__(self, url: str) -> None:
+    shares_jobs = True  # any number of workers may run one job at once
+
+    def __init__(self, url: str, *, worker: str | None = None) -> None:
         self.url = url
         self.location = display_url(url)
+        self.worker = worker or worker_name()
         self.conn = connect(url)
         try:
             migrations.apply(self.conn)
@@ -76,19 +90,26 @@ class PostgresWriter:
                 if job_id is not None and not frontier.lock_job(self.conn, job_id):
                     raise JobNotFoundError(job_id)
                 yield self.conn
+        except psycopg.OperationalError as exc:
+            raise _ConnectionLost(f"lost the database at {self.location}: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"the database at {self.location} failed: {exc}") from exc
 
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self.conn = connect(self.url)
+
     # -- jobs -----------------------------------------------------------------------
 
-    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
         job_id = secrets.token_hex(6)
         start = normalize(settings.url) or settings.url
         with self.transaction() as conn:
             conn.execute(
-                f"INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner) "
-                f"VALUES (%s, {NOW}, %s, %s, %s, %s, %s)",
-                (job_id, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner),
+                f"INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by) "
+                f"VALUES (%s, {NOW}, %s, %s, %s, %s, %s, %s)",
+                (job_id, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by),
             )
             first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
             frontier.add_links(conn, job_id, [first])
@@ -96,7 +117,13 @@ class PostgresWriter:
         return job_id
 
     def create_comparison(
-        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+        self,
+        start_url: str,
+        variants: list[tuple[str, CrawlSettings]],
+        *,
+        mode: str,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
     ) -> tuple[str, list[str]]:
         comparison_id = "c" + secrets.token_hex(6)
         with self.transaction() as conn:
@@ -106,7 +133,7 @@ class PostgresWriter:
             )
         job_ids = []
         for label, settings in variants:
-            job_id = self.create_job(settings, owner=owner)
+            job_id = self.create_job(settings, owner=owner, run_by=run_by)
             self.add_to_comparison(comparison_id, job_id, label)
             job_ids.append(job_id)
         return comparison_id, job_ids
@@ -122,29 +149,33 @@ class PostgresWriter:
                 raise JobNotFoundError(job_id)
 
     def job(self, job_id: str) -> JobRecord:
-        try:
-            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
-        except psycopg.Error as exc:
-            raise StoreError(f"the database at {self.location} failed: {exc}") from exc
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(job_id)
         return job_record(row)
 
     def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
-        """Take a job to run it; a live worker's (heartbeat younger than 30 s on the
-        database's clock) is refused. Pages it had in flight return to pending."""
-        worker = worker or worker_name()
+        """Run a job, alone or beside the workers already running it (each claims its own
+        pages). The first to take it, or the first after every earlier worker went silent
+        on the database's clock, starts or resumes it, and the pages those left in flight
+        return to pending; a later one joins it as it is."""
+        worker = worker or self.worker
         with self.transaction(job_id) as conn:
-            row = conn.execute(
-                f"SELECT status, worker, started_at, {NOW} - heartbeat_at AS age FROM jobs WHERE id = %s",
-                (job_id,),
-            ).fetchone()
+            row = conn.execute("SELECT status, started_at FROM jobs WHERE id = %s", (job_id,)).fetchone()
             assert row is not None  # the row is locked
-            alive = row["age"] is not None and row["age"] < HEARTBEAT_STALE_S
-            if row["status"] == JobStatus.RUNNING and row["worker"] != worker and alive:
-                raise JobBusyError(job_id, row["worker"])
+            joining = row["status"] == JobStatus.RUNNING and _live_others(conn, job_id, worker) > 0
             conn.execute(
-                f"UPDATE jobs SET status = %s, worker = %s, heartbeat_at = {NOW}, control = NULL, "
+                f"INSERT INTO job_workers (job_id, worker, joined_at, heartbeat_at) VALUES (%s, %s, {NOW}, {NOW}) "
+                f"ON CONFLICT (job_id, worker) DO UPDATE SET joined_at = {NOW}, heartbeat_at = {NOW}",
+                (job_id, worker),
+            )
+            if joining:
+                _event(conn, job_id, "worker_joined", None, {"worker": worker})
+                return self.job(job_id)
+            conn.execute(  # a cancel or pause asked for before anyone ran the job still holds
+                f"UPDATE jobs SET status = %s, worker = %s, heartbeat_at = {NOW}, "
+                f"control = CASE WHEN status = 'pending' THEN control END, "
                 f"started_at = coalesce(started_at, {NOW}), finished_at = NULL, error = NULL WHERE id = %s",
                 (JobStatus.RUNNING, worker, job_id),
             )
@@ -152,6 +183,73 @@ class PostgresWriter:
             started = "job_resumed" if row["started_at"] is not None else "job_started"
             _event(conn, job_id, started, None, {"worker": worker, "released": released})
         return self.job(job_id)
+
+    def leave(self, job_id: str, leases: Sequence[str] = ()) -> None:
+        """Stop running a job: this worker's pages go back to pending; a job no other live
+        worker runs becomes `interrupted` (resumable)."""
+        with self.transaction(job_id) as conn:
+            frontier.release_leases(conn, job_id, list(leases))
+            conn.execute("DELETE FROM job_workers WHERE job_id = %s AND worker = %s", (job_id, self.worker))
+            conn.execute("DELETE FROM host_slots WHERE job_id = %s AND worker = %s", (job_id, self.worker))
+            row = conn.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            assert row is not None
+            if row["status"] != JobStatus.RUNNING:
+                return
+            if _live_others(conn, job_id, self.worker) > 0:
+                _event(conn, job_id, "worker_left", None, {"worker": self.worker})
+                return
+            frontier.release(conn, job_id)
+            conn.execute(
+                f"UPDATE jobs SET status = %s, control = NULL, finished_at = {NOW}, heartbeat_at = {NOW} WHERE id = %s",
+                (JobStatus.INTERRUPTED, job_id),
+            )
+            _event(conn, job_id, "job_interrupted", None, {"worker": self.worker})
+
+    def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
+        """Whether this worker, out of pages to claim, finalizes the job (see records.Finalize)."""
+        with self.transaction(job_id) as conn:
+            row = conn.execute(
+                "SELECT status, step, completed, "
+                "(SELECT count(*) FROM pages WHERE job_id = %(job)s AND status = 'processing') AS processing, "
+                "(SELECT count(*) FROM pages WHERE job_id = %(job)s AND status = 'pending') AS pending "
+                "FROM jobs WHERE id = %(job)s",
+                {"job": job_id},
+            ).fetchone()
+            assert row is not None
+            verdict = finalize_verdict(row, max_pages)
+            if verdict == Finalize.YOURS:
+                conn.execute("UPDATE jobs SET step = %s WHERE id = %s", (JobStep.FINALIZING, job_id))
+                _event(conn, job_id, "step", None, {"step": JobStep.FINALIZING})
+            return verdict
+
+    def take_jobs(self, limit: int) -> list[str]:
+        """Jobs left to workers that a worker may run now, oldest first: pending, running
+        (to join) and interrupted ones; a sequential comparison's next variant only once
+        the one before it has ended."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                """
+                SELECT j.id FROM jobs j LEFT JOIN comparisons c ON c.id = j.comparison_id
+                WHERE j.run_by = 'workers' AND j.status IN ('pending', 'running', 'interrupted')
+                  AND NOT (coalesce(c.mode, '') = 'sequential' AND EXISTS (
+                      SELECT 1 FROM jobs e WHERE e.comparison_id = j.comparison_id
+                        AND (e.created_at, e.id) < (j.created_at, j.id)
+                        AND e.status IN ('pending', 'running', 'interrupted')))
+                ORDER BY j.created_at, j.id LIMIT %s
+                """,
+                (limit,),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    def enqueue(self, job_id: str) -> None:
+        """Leave a job to workers: a paused, interrupted, failed or cancelled one waits for them as `pending`."""
+        with self.transaction(job_id) as conn:
+            conn.execute(
+                "UPDATE jobs SET run_by = %s, control = NULL, "
+                "status = CASE WHEN status IN ('running', 'completed') THEN status ELSE 'pending' END WHERE id = %s",
+                (RunBy.WORKERS, job_id),
+            )
+            _event(conn, job_id, "job_enqueued", None, None)
 
     def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
         with self.transaction() as conn:
@@ -167,26 +265,42 @@ class PostgresWriter:
 
     def heartbeat(
         self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
-    ) -> Control | None:
-        """Liveness and run time; the leases still held are extended on the database's clock."""
+    ) -> Beat:
+        """This worker's liveness on the database's clock; the leases it still holds are
+        extended. Run time grows by wall time, however many workers beat: each adds the time
+        since the job's last heartbeat from anyone, at most its own `run_seconds`."""
         with self.transaction() as conn:
             row = conn.execute(
-                f"UPDATE jobs SET heartbeat_at = {NOW}, run_seconds = run_seconds + %s WHERE id = %s RETURNING control",
-                (run_seconds, job_id),
+                f"UPDATE jobs SET heartbeat_at = {NOW}, "
+                f"run_seconds = run_seconds + least(%s, greatest(0, {NOW} - coalesce(heartbeat_at, {NOW} - %s))) "
+                "WHERE id = %s RETURNING control, status, step",
+                (run_seconds, run_seconds, job_id),
             ).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            conn.execute(
+                f"UPDATE job_workers SET heartbeat_at = {NOW} WHERE job_id = %s AND worker = %s",
+                (job_id, self.worker),
+            )
             if renew:
                 conn.execute(
                     f"UPDATE pages SET lease_until = {NOW} + %s "
                     "WHERE job_id = %s AND status = 'processing' AND lease = ANY(%s)",
                     (lease_seconds, job_id, list(renew)),
                 )
-        return Control(row["control"]) if row and row["control"] else None
+            others = _live_others(conn, job_id, self.worker)
+        control = Control(row["control"]) if row["control"] else None
+        return Beat(control, JobStatus(row["status"]), JobStep(row["step"]), others)
 
     def request_control(self, job_id: str, action: Control) -> None:
         with self.transaction(job_id) as conn:
-            row = conn.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            row = conn.execute("SELECT status, run_by FROM jobs WHERE id = %s", (job_id,)).fetchone()
             assert row is not None
-            if row["status"] in (JobStatus.RUNNING, JobStatus.PENDING):
+            if row["status"] == JobStatus.PENDING and row["run_by"] == RunBy.WORKERS:
+                # nobody runs it yet, and a worker may take it any moment: it ends (or pauses) now
+                ended = JobStatus.CANCELLED if action == Control.CANCEL else JobStatus.PAUSED
+                conn.execute(f"UPDATE jobs SET status = %s, finished_at = {NOW} WHERE id = %s", (ended, job_id))
+            elif row["status"] in (JobStatus.RUNNING, JobStatus.PENDING):
                 conn.execute("UPDATE jobs SET control = %s WHERE id = %s", (action, job_id))
             elif row["status"] in (JobStatus.INTERRUPTED, JobStatus.PAUSED) and action == Control.CANCEL:
                 conn.execute(
@@ -214,6 +328,8 @@ class PostgresWriter:
     def finish(self, job_id: str, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:
         with self.transaction(job_id) as conn:
             frontier.release(conn, job_id)
+            conn.execute("DELETE FROM job_workers WHERE job_id = %s", (job_id,))
+            conn.execute("DELETE FROM host_slots WHERE job_id = %s", (job_id,))
             conn.execute(
                 f"UPDATE jobs SET status = %s, error = %s, control = NULL, step = coalesce(%s, step), "
                 f"finished_at = {NOW}, heartbeat_at = {NOW} WHERE id = %s",
@@ -245,9 +361,13 @@ class PostgresWriter:
             ).fetchone()
         return PageStatus(row["status"]) if row else None
 
-    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+    def claim(
+        self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
+    ) -> list[Claim]:
         with self.transaction(job_id) as conn:
             frontier.release_expired(conn, job_id)
+            if max_pages is not None:
+                limit = min(limit, frontier.room(conn, job_id, max_pages))
             return frontier.claim(conn, job_id, limit, strategy, lease_seconds)
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
@@ -291,6 +411,54 @@ class PostgresWriter:
     def event(self, job_id: str, type_: str, url: str | None = None, payload: dict[str, Any] | None = None) -> None:
         with self.transaction() as conn:
             _event(conn, job_id, type_, url, payload)
+
+
+class _ConnectionLost(StoreError):
+    """The connection broke mid-call (a restart, a partition): the call is retried on a new one."""
+
+
+def _retrying(method: Callable[..., T]) -> Callable[..., T]:
+    """Re-run a writer call whose connection was lost, reconnecting with back-off, for up
+    to OUTAGE_S; then StoreUnavailableError. A retried commit is safe: its pages are fenced
+    by their leases, so work stored by the first try is never stored twice."""
+
+    @functools.wraps(method)
+    def call(self: PostgresWriter, *args: Any, **kwargs: Any) -> T:
+        started, wait = time.monotonic(), RECONNECT_FIRST_S
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except _ConnectionLost as lost:
+                error: StoreError = lost
+            while True:
+                if time.monotonic() - started > OUTAGE_S:
+                    raise StoreUnavailableError(
+                        f"the database at {self.location} has been unreachable for over {OUTAGE_S:g} s: {error}"
+                    ) from error
+                log.warning("%s; reconnecting in %.2f s", error, wait)
+                time.sleep(wait)
+                wait = min(RECONNECT_MAX_S, wait * 2)
+                try:
+                    self._reconnect()
+                    break
+                except StoreError as exc:
+                    error = exc
+
+    return call
+
+
+for _name, _method in list(vars(PostgresWriter).items()):
+    if callable(_method) and not _name.startswith("_") and _name not in ("close", "transaction"):
+        setattr(PostgresWriter, _name, _retrying(_method))
+
+
+def _live_others(conn: Conn, job_id: str, worker: str) -> int:
+    """Workers other than `worker` whose heartbeat on this job is fresh."""
+    row = conn.execute(
+        f"SELECT count(*) AS n FROM job_workers WHERE job_id = %s AND worker != %s AND heartbeat_at > {NOW} - %s",
+        (job_id, worker, WORKER_STALE_S),
+    ).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def _event(conn: Conn, job_id: str, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:

@@ -48,6 +48,16 @@ def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: StrategyNam
     return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {ORDER_BY[strategy]}", ids).fetchall()
 
 
+def room(conn: sqlite3.Connection, job_id: str, max_pages: int) -> int:
+    """How many more pages may be claimed: completed and in-flight pages count against `max_pages`."""
+    row = conn.execute(
+        "SELECT completed + (SELECT count(*) FROM pages WHERE job_id = :job AND status = 'processing') "
+        "FROM jobs WHERE id = :job",
+        {"job": job_id},
+    ).fetchone()
+    return max(0, max_pages - int(row[0])) if row else 0
+
+
 def release_expired(conn: sqlite3.Connection, job_id: str, now: float) -> int:
     cur = conn.execute(
         "UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "

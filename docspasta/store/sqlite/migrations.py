@@ -214,3 +214,26 @@ def m007_lease_token(db: Database) -> None:
     """Each claim's token on the pages it holds: a commit is stored only under the lease it
     was claimed with, so a worker whose lease expired cannot overwrite a newer claim's work."""
     db.execute("ALTER TABLE pages ADD COLUMN lease TEXT")
+
+
+@migrations()
+def m008_workers(db: Database) -> None:
+    """Jobs left to `docspasta worker` processes, the workers running each job, and the
+    per-host limits they share (used by the PostgreSQL store; here so both have the same tables)."""
+    db.execute(
+        "ALTER TABLE jobs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'creator' CHECK (run_by IN ('creator', 'workers'))"
+    )
+    db.execute("CREATE INDEX jobs_run_by ON jobs (run_by, status)")
+    db.execute(
+        "CREATE TABLE job_workers (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
+        "worker TEXT NOT NULL, joined_at REAL NOT NULL, heartbeat_at REAL NOT NULL, PRIMARY KEY (job_id, worker))"
+    )
+    db.execute(
+        "CREATE TABLE host_slots (token TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs (id) "
+        "ON DELETE CASCADE, host TEXT NOT NULL, worker TEXT NOT NULL, until REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX host_slots_job ON host_slots (job_id, host)")
+    db.execute(
+        "CREATE TABLE host_pace (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, host TEXT NOT NULL, "
+        "floor REAL NOT NULL, delay REAL NOT NULL, next_at REAL NOT NULL, PRIMARY KEY (job_id, host))"
+    )

@@ -22,8 +22,10 @@ from typing import Any
 
 from ...errors import JobBusyError, JobNotFoundError, StoreError
 from ...records import (
+    Beat,
     Claim,
     Control,
+    Finalize,
     FoundBy,
     JobRecord,
     JobStatus,
@@ -31,6 +33,7 @@ from ...records import (
     NewLink,
     PageOutcome,
     PageStatus,
+    RunBy,
     StrategyName,
 )
 from ...settings import CrawlSettings
@@ -39,7 +42,7 @@ from .. import duplicates
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
-from ..page_rows import job_record, page_columns, stored_page
+from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier
 from .migrations import Database, migrations
@@ -57,8 +60,11 @@ class SQLiteWriter:
     """The store writer over one SQLite file (see contract.StoreWriter). Create it on
     the thread that will use it."""
 
-    def __init__(self, db: DbSpec = None, *, clock: Callable[[], float] = time.time) -> None:
+    shares_jobs = False  # one process runs a job at a time (acquire refuses a second live one)
+
+    def __init__(self, db: DbSpec = None, *, clock: Callable[[], float] = time.time, worker: str | None = None) -> None:
         self.path = resolve_db_path(db)
+        self.worker = worker or worker_name()
         self.location = str(self.path)
         self.clock = clock  # what leases are measured against (tests pass one they can move)
         try:
@@ -101,15 +107,15 @@ class SQLiteWriter:
 
     # -- jobs -----------------------------------------------------------------------
 
-    def create_job(self, settings: CrawlSettings, *, owner: str | None = None) -> str:
+    def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
         job_id = secrets.token_hex(6)
         start = normalize(settings.url) or settings.url
         now = time.time()
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, now, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner),
+                "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, now, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by),
             )
             first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
             frontier.add_links(conn, job_id, [first], now)
@@ -117,7 +123,13 @@ class SQLiteWriter:
         return job_id
 
     def create_comparison(
-        self, start_url: str, variants: list[tuple[str, CrawlSettings]], *, mode: str, owner: str | None = None
+        self,
+        start_url: str,
+        variants: list[tuple[str, CrawlSettings]],
+        *,
+        mode: str,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
     ) -> tuple[str, list[str]]:
         """A comparison and one job per (label, settings) variant, in order."""
         comparison_id = "c" + secrets.token_hex(6)
@@ -128,7 +140,7 @@ class SQLiteWriter:
             )
         job_ids = []
         for label, settings in variants:
-            job_id = self.create_job(settings, owner=owner)
+            job_id = self.create_job(settings, owner=owner, run_by=run_by)
             self.add_to_comparison(comparison_id, job_id, label)
             job_ids.append(job_id)
         return comparison_id, job_ids
@@ -150,7 +162,7 @@ class SQLiteWriter:
 
     def acquire(self, job_id: str, worker: str | None = None) -> JobRecord:
         """Take ownership of a job to run it; pages it had in flight return to pending."""
-        worker = worker or worker_name()
+        worker = worker or self.worker
         now = time.time()
         with self.transaction() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -160,8 +172,9 @@ class SQLiteWriter:
             if running and row["worker"] != worker and _alive(row["worker"], row["heartbeat_at"]):
                 raise JobBusyError(job_id, row["worker"])
             resumed = row["started_at"] is not None
-            conn.execute(
-                "UPDATE jobs SET status = ?, worker = ?, heartbeat_at = ?, control = NULL, "
+            conn.execute(  # a cancel or pause asked for before anyone ran the job still holds
+                "UPDATE jobs SET status = ?, worker = ?, heartbeat_at = ?, "
+                "control = CASE WHEN status = 'pending' THEN control END, "
                 "started_at = coalesce(started_at, ?), finished_at = NULL, error = NULL WHERE id = ?",
                 (JobStatus.RUNNING, worker, now, now, job_id),
             )
@@ -189,14 +202,17 @@ class SQLiteWriter:
 
     def heartbeat(
         self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
-    ) -> Control | None:
-        """Record liveness and run time, extend the leases still held; return a pending
-        control request (cancel/pause)."""
+    ) -> Beat:
+        """Record liveness and run time, extend the leases still held; read back a pending
+        control request (cancel/pause) and the job's status."""
         with self.transaction() as conn:
             row = conn.execute(
-                "UPDATE jobs SET heartbeat_at = ?, run_seconds = run_seconds + ? WHERE id = ? RETURNING control",
+                "UPDATE jobs SET heartbeat_at = ?, run_seconds = run_seconds + ? WHERE id = ? "
+                "RETURNING control, status, step",
                 (time.time(), run_seconds, job_id),
             ).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
             if renew:
                 marks = ",".join("?" * len(renew))
                 conn.execute(
@@ -204,15 +220,80 @@ class SQLiteWriter:
                     f"WHERE job_id = ? AND status = 'processing' AND lease IN ({marks})",
                     (self.clock() + lease_seconds, job_id, *renew),
                 )
-        return Control(row[0]) if row and row[0] else None
+        control = Control(row["control"]) if row["control"] else None
+        return Beat(control, JobStatus(row["status"]), JobStep(row["step"]))
 
-    def request_control(self, job_id: str, action: Control) -> None:
-        """Ask whoever runs the job to cancel or pause it (works across processes)."""
+    def leave(self, job_id: str, leases: Sequence[str] = ()) -> None:
+        """Stop running a job: it becomes `interrupted` (resumable), its pages back to pending."""
         with self.transaction() as conn:
             row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(job_id)
-            if row[0] in (JobStatus.RUNNING, JobStatus.PENDING):
+            if row["status"] != JobStatus.RUNNING:
+                return
+            frontier.release(conn, job_id)
+            now = time.time()
+            conn.execute(
+                "UPDATE jobs SET status = ?, control = NULL, finished_at = ?, heartbeat_at = ? WHERE id = ?",
+                (JobStatus.INTERRUPTED, now, now, job_id),
+            )
+            self._event(conn, job_id, "job_interrupted", None, {"worker": self.worker})
+
+    def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT status, step, completed, "
+                "(SELECT count(*) FROM pages WHERE job_id = :job AND status = 'processing') AS processing, "
+                "(SELECT count(*) FROM pages WHERE job_id = :job AND status = 'pending') AS pending "
+                "FROM jobs WHERE id = :job",
+                {"job": job_id},
+            ).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            verdict = finalize_verdict(row, max_pages)
+            if verdict == Finalize.YOURS:
+                conn.execute("UPDATE jobs SET step = ? WHERE id = ?", (JobStep.FINALIZING, job_id))
+                self._event(conn, job_id, "step", None, {"step": JobStep.FINALIZING})
+            return verdict
+
+    def take_jobs(self, limit: int) -> list[str]:
+        """Jobs left to workers, oldest first (see the PostgreSQL writer; SQLite runs them one process at a time)."""
+        rows = self.conn.execute(
+            """
+            SELECT j.id FROM jobs j LEFT JOIN comparisons c ON c.id = j.comparison_id
+            WHERE j.run_by = 'workers' AND j.status IN ('pending', 'running', 'interrupted')
+              AND NOT (coalesce(c.mode, '') = 'sequential' AND EXISTS (
+                  SELECT 1 FROM jobs e WHERE e.comparison_id = j.comparison_id
+                    AND (e.created_at < j.created_at OR (e.created_at = j.created_at AND e.id < j.id))
+                    AND e.status IN ('pending', 'running', 'interrupted')))
+            ORDER BY j.created_at, j.id LIMIT ?
+            """,
+            (limit,),
+        ).fetchall()
+        return [r["id"] for r in rows]
+
+    def enqueue(self, job_id: str) -> None:
+        with self.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE jobs SET run_by = ?, control = NULL, "
+                "status = CASE WHEN status IN ('running', 'completed') THEN status ELSE 'pending' END WHERE id = ?",
+                (RunBy.WORKERS, job_id),
+            )
+            if updated.rowcount == 0:
+                raise JobNotFoundError(job_id)
+            self._event(conn, job_id, "job_enqueued", None, None)
+
+    def request_control(self, job_id: str, action: Control) -> None:
+        """Ask whoever runs the job to cancel or pause it (works across processes)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status, run_by FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            if row[0] == JobStatus.PENDING and row[1] == RunBy.WORKERS:
+                # nobody runs it yet, and a worker may take it any moment: it ends (or pauses) now
+                ended = JobStatus.CANCELLED if action == Control.CANCEL else JobStatus.PAUSED
+                conn.execute("UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?", (ended, time.time(), job_id))
+            elif row[0] in (JobStatus.RUNNING, JobStatus.PENDING):
                 conn.execute("UPDATE jobs SET control = ? WHERE id = ?", (action, job_id))
             elif row[0] in (JobStatus.INTERRUPTED, JobStatus.PAUSED) and action == Control.CANCEL:
                 conn.execute(
@@ -263,10 +344,14 @@ class SQLiteWriter:
         ).fetchone()
         return PageStatus(row[0]) if row else None
 
-    def claim(self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+    def claim(
+        self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
+    ) -> list[Claim]:
         with self.transaction() as conn:
             now = self.clock()
             frontier.release_expired(conn, job_id, now)
+            if max_pages is not None:
+                limit = min(limit, frontier.room(conn, job_id, max_pages))
             return frontier.claim(conn, job_id, limit, strategy, lease_seconds, now)
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:

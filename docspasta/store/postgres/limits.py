@@ -1,0 +1,163 @@
+"""Per-host limits that every worker of a job shares, kept in PostgreSQL.
+
+A site must see docspasta's limits from all workers together, not once per worker:
+- `host_slots` holds one row per request in flight; a worker may start one only while
+  the host's rows stay under `per_host_concurrency` and the job's under its `concurrency`
+  (counted under a per-job advisory lock, so two workers never both take the last slot).
+  A slot's row is dropped when the request ends, when its time runs out, or when its
+  worker's heartbeat on the job goes stale (a killed worker frees its slots in seconds);
+- `host_pace` holds when a host's next request may start (min_delay, Crawl-delay and the
+  adaptive 429/503 back-off): each request reserves its turn in one statement.
+
+Times are the database's clock. The limits have their own small pool of async connections
+on the worker's event loop: each call is a short statement or two, and must not queue
+behind the writer thread's batch commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ...errors import StoreError, StoreUnavailableError
+from .connect import CONNECT_OPTIONS, display_url
+from .frontier import NOW
+
+log = logging.getLogger(__name__)
+
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
+
+
+class PostgresLimits:
+    """The shared per-host state of every job this worker runs, on one async connection."""
+
+    def __init__(self, url: str, worker: str, *, outage_s: float = 60.0, worker_stale_s: float = 15.0) -> None:
+        self.url = url
+        self.worker = worker
+        self.outage_s = outage_s  # how long the database may stay unreachable before calls give up
+        self.worker_stale_s = worker_stale_s
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = AsyncConnectionPool(
+            make_conninfo(url, **CONNECT_OPTIONS),
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            timeout=RECONNECT_MAX_S,
+            name=f"docspasta-limits:{display_url(url)}",
+        )
+
+    async def start(self) -> PostgresLimits:
+        await self._pool.open(wait=False)
+        return self
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def take_slot(self, job_id: str, host: str, *, job_cap: int, host_cap: int, ttl: float) -> str | None:
+        """A slot for one request to `host`, or None while the host or the job is at its cap."""
+        token = secrets.token_hex(8)
+
+        async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> str | None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("slots:" + job_id,))
+                await conn.execute(
+                    f"DELETE FROM host_slots s WHERE s.job_id = %(job)s AND (s.until < {NOW} OR NOT EXISTS ("
+                    "SELECT 1 FROM job_workers w WHERE w.job_id = s.job_id AND w.worker = s.worker "
+                    f"AND w.heartbeat_at > {NOW} - %(stale)s))",
+                    {"job": job_id, "stale": self.worker_stale_s},
+                )
+                cur = await conn.execute(
+                    "SELECT count(*) AS job_n, count(*) FILTER (WHERE host = %s) AS host_n "
+                    "FROM host_slots WHERE job_id = %s",
+                    (host, job_id),
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                if row["job_n"] >= job_cap or row["host_n"] >= host_cap:
+                    return None
+                await conn.execute(
+                    f"INSERT INTO host_slots (token, job_id, host, worker, until) VALUES (%s, %s, %s, %s, {NOW} + %s)",
+                    (token, job_id, host, self.worker, ttl),
+                )
+                return token
+
+        return await self._run(take)
+
+    async def give_slot(self, token: str) -> None:
+        async def give(conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+            await conn.execute("DELETE FROM host_slots WHERE token = %s", (token,))
+
+        await self._run(give)
+
+    async def turn(self, job_id: str, host: str, floor: float) -> tuple[float, float, float]:
+        """Reserve the host's next turn: (seconds to wait for it, the host's interval, its floor)."""
+
+        async def reserve(conn: psycopg.AsyncConnection[dict[str, Any]]) -> tuple[float, float, float]:
+            cur = await conn.execute(
+                f"""
+                INSERT INTO host_pace AS p (job_id, host, floor, delay, next_at)
+                VALUES (%(job)s, %(host)s, %(floor)s, %(floor)s, {NOW} + %(floor)s)
+                ON CONFLICT (job_id, host) DO UPDATE SET
+                    floor = greatest(p.floor, excluded.floor),
+                    delay = greatest(p.delay, excluded.floor),
+                    next_at = greatest(p.next_at, {NOW}) + greatest(p.delay, excluded.floor)
+                RETURNING next_at - delay - {NOW} AS wait, delay, floor
+                """,
+                {"job": job_id, "host": host, "floor": floor},
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return max(0.0, row["wait"]), row["delay"], row["floor"]
+
+        return await self._run(reserve)
+
+    async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None:
+        """Set the host's interval to `delay`, and let no request start for `wait` seconds."""
+
+        async def back_off(conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+            await conn.execute(
+                f"UPDATE host_pace SET delay = greatest(delay, %(delay)s), "
+                f"next_at = greatest(next_at, {NOW} + %(wait)s) WHERE job_id = %(job)s AND host = %(host)s",
+                {"job": job_id, "host": host, "delay": delay, "wait": wait},
+            )
+
+        await self._run(back_off)
+
+    async def relax(self, job_id: str, host: str, delay: float) -> None:
+        """Let the host's interval decay to `delay` (never below its floor)."""
+
+        async def relax(conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+            await conn.execute(
+                "UPDATE host_pace SET delay = greatest(floor, least(delay, %s)) WHERE job_id = %s AND host = %s",
+                (delay, job_id, host),
+            )
+
+        await self._run(relax)
+
+    async def _run(self, call: Any) -> Any:
+        """Run `call(conn)`; a lost connection is re-opened with back-off for up to `outage_s`."""
+        started, wait = time.monotonic(), RECONNECT_FIRST_S
+        while True:
+            try:
+                async with self._pool.connection() as conn:
+                    return await call(conn)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                if time.monotonic() - started > self.outage_s:
+                    raise StoreUnavailableError(
+                        f"the database at {display_url(self.url)} has been unreachable for over "
+                        f"{self.outage_s:g} s: {exc}"
+                    ) from exc
+                log.warning("the database at %s is unreachable (%s); retrying in %.2f s",
+                            display_url(self.url), exc, wait)  # fmt: skip
+                await asyncio.sleep(wait)
+                wait = min(RECONNECT_MAX_S, wait * 2)
+            except psycopg.Error as exc:
+                raise StoreError(f"the database at {display_url(self.url)} failed: {exc}") from exc

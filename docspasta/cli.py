@@ -21,9 +21,19 @@ from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
 from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
-from .records import JobRecord, JobStatus, JobStep
+from .records import JobRecord, JobStatus, JobStep, RunBy
 from .settings import CrawlSettings, cli_flags, field_docs, setting_field
-from .store import DbSpec, StoreReader, StoreWriter, display, open_async_writer, open_reader, open_writer
+from .store import (
+    DbSpec,
+    StoreReader,
+    StoreWriter,
+    display,
+    is_postgres,
+    open_async_writer,
+    open_reader,
+    open_writer,
+    resolve,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -94,16 +104,29 @@ def main() -> None:
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Store the job for `docspasta worker` processes to run (PostgreSQL store) and exit at once.",
+)
+def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool, enqueue: bool,
+          **options: Any) -> None:  # fmt: skip
     """Crawl URL and store every page's Markdown; print a summary."""
     if as_json and out == "-":
         raise BadInput("--json and --out - both write to stdout; choose one")
+    if enqueue:
+        _require_shared_store(db, "--enqueue")
+        if out is not None:
+            raise BadInput("--out needs the finished job; with --enqueue, use docspasta export JOB_ID later")
     values: dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != ()}
     if "headers" in values:
         values["headers"] = [_parse_header(h) for h in values["headers"]]
     settings = _settings({"url": url, **values})
     with _writer(db) as store:
-        job_id = store.create_job(settings)
+        job_id = store.create_job(settings, run_by=RunBy.WORKERS if enqueue else RunBy.CREATOR)
+        if enqueue:
+            _print_enqueued(store.job(job_id), store.location, as_json)
+            return
     sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
 
 
@@ -113,12 +136,70 @@ def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool,
 @click.option("--out", "out", metavar="FILE|-", help="Also write the paste to FILE, or to stdout with '-'.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def resume(job_id: str, db: str | None, out: str | None, as_json: bool, quiet: bool) -> None:
+@click.option("--enqueue", is_flag=True, help="Leave the job to `docspasta worker` processes and exit at once.")
+def resume(job_id: str, db: str | None, out: str | None, as_json: bool, quiet: bool, enqueue: bool) -> None:
     """Continue an interrupted, paused or crashed job where it stopped."""
     _existing(db)
+    if enqueue:
+        _require_shared_store(db, "--enqueue")
     with _writer(db) as store:
         _require_job(store, job_id)
+        if enqueue:
+            store.enqueue(job_id)
+            _print_enqueued(store.job(job_id), store.location, as_json)
+            return
     sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
+
+
+@main.command()
+@click.option(
+    "--db",
+    metavar="URL",
+    default=None,
+    help="The shared store: a postgresql:// URL (default: $DOCSPASTA_DB).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Requests this worker has in flight at once, across all its jobs (each job's own limits hold too).",
+)
+@click.option("--max-jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Jobs run at once.")
+@click.option(
+    "--extract-workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Extraction processes (default: one per CPU core, at most 4).",
+)
+@click.option("--exit-when-idle", is_flag=True, help="Exit once no job is left to take (batch runs, tests).")
+@click.option("--name", metavar="NAME", help="How this worker signs its work in the store (default: host:pid).")
+def worker(db: str | None, concurrency: int, max_jobs: int, extract_workers: int | None, exit_when_idle: bool,
+           name: str | None) -> None:  # fmt: skip
+    """Run jobs left to workers (crawl --enqueue, a dashboard that does not run crawls itself)
+    until stopped; any number of workers on any machines share one PostgreSQL store."""
+    import logging
+    import signal
+
+    from .crawl.worker import Worker
+
+    _require_shared_store(db, "docspasta worker")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run = Worker(db, concurrency=concurrency, max_jobs=max_jobs, extract_workers=extract_workers,
+                 exit_when_idle=exit_when_idle, name=name)  # fmt: skip
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run.run(stop)
+
+    try:
+        asyncio.run(serve())
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
 
 
 @main.command()
@@ -304,6 +385,22 @@ def _writer(db: DbSpec) -> Iterator[StoreWriter]:
         yield store
     finally:
         store.close()
+
+
+def _require_shared_store(db: DbSpec, what: str) -> None:
+    if not is_postgres(resolve(db)):
+        raise BadInput(
+            f"{what} needs a shared PostgreSQL store (--db postgresql://… or $DOCSPASTA_DB); "
+            f"with SQLite ({display(db)}) a job runs in the process that starts it: drop {what}"
+        )
+
+
+def _print_enqueued(job: JobRecord, location: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(JobResult.of(job, location, audience="cli").to_dict(), indent=2))
+        return
+    click.echo(job.id)
+    click.echo("queued for workers: docspasta worker --db URL runs it; docspasta jobs shows it", err=True)
 
 
 def _existing(db: DbSpec) -> StoreReader:

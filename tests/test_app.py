@@ -364,8 +364,9 @@ def test_a_hosted_preview_refusal_says_public_sites_only(site, app_db, monkeypat
 
 
 def test_the_dashboard_runs_on_a_postgresql_store(site, pg_url, monkeypatch):
-    """The `db` setting may name PostgreSQL: the same form, job view and paste."""
+    """The `db` setting may name PostgreSQL: the same form, job view and paste (crawls run in the app when told to)."""
     monkeypatch.setenv("DOCSPASTA_DB", pg_url)
+    monkeypatch.setenv("DOCSPASTA_RUN_CRAWLS", "1")
     monkeypatch.delenv("DOCSPASTA_HOSTED", raising=False)
     try:
         at = start(new_app(), site.url("/docs/guide/index.html"))
@@ -377,6 +378,35 @@ def test_the_dashboard_runs_on_a_postgresql_store(site, pg_url, monkeypatch):
         done = open_reader(pg_url).get_job(job.id)
         assert done.status == "completed" and done.completed == 5  # the pages under /docs/guide/
         assert {m.label: m.value for m in at.metric}["Completed"] == "5"
+        assert at.code[-1].value.count("\nSource: ") == 5
+    finally:
+        get_runner(pg_url).stop()
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+
+def test_over_postgresql_the_dashboard_leaves_crawls_to_workers(site, pg_url, monkeypatch):
+    """By default a dashboard on PostgreSQL is a front end: the job waits for a worker,
+    says so, and shows the worker's progress and paste once one runs it."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("DOCSPASTA_DB", pg_url)
+    monkeypatch.delenv("DOCSPASTA_RUN_CRAWLS", raising=False)
+    monkeypatch.delenv("DOCSPASTA_HOSTED", raising=False)
+    try:
+        at = start(new_app(), site.url("/docs/guide/index.html"))
+        assert not at.exception and not at.error
+        [job] = open_reader(pg_url).list_jobs()
+        assert job.status == "pending" and job.run_by == "workers"
+        assert any("Waiting for a worker" in i.value and "docspasta worker --db" in i.value for i in at.info)
+        assert site.fetched() == []  # the app itself fetched nothing
+        worker = subprocess.run([sys.executable, "-m", "docspasta", "worker", "--db", pg_url, "--exit-when-idle",
+                                 "--extract-workers", "1"], capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+        at.run()
+        assert not at.exception and at.get("progress")[0].value == 100
+        assert open_reader(pg_url).get_job(job.id).completed == 5
         assert at.code[-1].value.count("\nSource: ") == 5
     finally:
         get_runner(pg_url).stop()

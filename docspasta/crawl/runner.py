@@ -8,6 +8,11 @@ writer thread and the engine's link-judging thread.
 `get_runner()` finds a live runner by its thread's name before making one, so a
 re-import of this module (Streamlit re-imports on every source change) never starts a
 second loop. On start it resumes jobs that a dead process left `running`.
+
+With `run_crawls=False` (a dashboard over a PostgreSQL store, by default) the runner
+runs nothing: it stores each job for `docspasta worker` processes (`run_by = workers`),
+and resume hands a job back to them; cancel and pause are requests on the job as always.
+So a small hosted app is a thin front end, and the crawling happens elsewhere.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidSettingError, JobBusyError
 from ..extraction.pool import ExtractPool
-from ..records import Control, JobRecord, JobStatus
+from ..records import Control, JobRecord, JobStatus, RunBy
 from ..settings import CrawlSettings
 from ..store import AsyncWriter, DbSpec, display, open_async_writer, resolve
 from .compare import build_variants, run_comparison
@@ -35,11 +40,16 @@ _lock = threading.Lock()
 
 
 class Runner:
-    def __init__(self, db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False) -> None:
-        """`guard_locked` (hosted dashboards): no job may open the address guard, whatever its settings say."""
+    def __init__(
+        self, db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False, run_crawls: bool = True
+    ) -> None:
+        """`guard_locked` (hosted dashboards): no job may open the address guard, whatever
+        its settings say. `run_crawls`: run jobs here, or leave them to workers."""
         self.db = resolve(db)
         self.max_jobs = max_jobs
         self.guard_locked = guard_locked
+        self.run_crawls = run_crawls
+        self.run_by = RunBy.CREATOR if run_crawls else RunBy.WORKERS
         self.loop = asyncio.new_event_loop()
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._ready = threading.Event()
@@ -130,14 +140,16 @@ class Runner:
             self.store: AsyncWriter = open_async_writer(self.db)
             self.loop.run_until_complete(self.store.start())
             self.pool = ExtractPool()
-            self.loop.run_until_complete(self.pool.start())
+            if self.run_crawls:  # extraction processes only where crawls run
+                self.loop.run_until_complete(self.pool.start())
             self._slots = asyncio.Semaphore(self.max_jobs)
         except BaseException as exc:  # reported to the constructor's caller
             self._startup_error = exc
             self._ready.set()
             return
         self._ready.set()
-        self.loop.create_task(self._resume_orphans())
+        if self.run_crawls:
+            self.loop.create_task(self._resume_orphans())
         try:
             self.loop.run_forever()
         finally:
@@ -149,12 +161,16 @@ class Runner:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _submit(self, settings: CrawlSettings, owner: str | None) -> str:
-        job_id = await self.store.create_job(settings, owner=owner)
+        job_id = await self.store.create_job(settings, owner=owner, run_by=self.run_by)
         self._start(job_id)
         return job_id
 
     async def _submit_comparison(self, built: list, mode: str, owner: str | None) -> str:
-        comparison_id, job_ids = await self.store.create_comparison(built[0][1].url, built, mode=mode, owner=owner)
+        comparison_id, job_ids = await self.store.create_comparison(
+            built[0][1].url, built, mode=mode, owner=owner, run_by=self.run_by
+        )
+        if not self.run_crawls:
+            return comparison_id
         task = self.loop.create_task(self._run_comparison(job_ids, mode), name=f"comparison-{comparison_id}")
         for job_id in job_ids:
             self._tasks[job_id] = task
@@ -176,7 +192,10 @@ class Runner:
         await self.store.request_control(job_id, action)
 
     async def _resume(self, job_id: str) -> None:
-        await self.store.job(job_id)  # raises JobNotFoundError
+        job = await self.store.job(job_id)  # raises JobNotFoundError
+        if not self.run_crawls or job.run_by == RunBy.WORKERS:
+            await self.store.enqueue(job_id)
+            return
         self._start(job_id)
 
     async def _delete(self, job_id: str) -> None:
@@ -191,7 +210,7 @@ class Runner:
         return await self.store.job(job_id)
 
     def _start(self, job_id: str) -> None:
-        if self.is_running(job_id):
+        if self.is_running(job_id) or not self.run_crawls:
             return
         self._tasks[job_id] = self.loop.create_task(self._run(job_id), name=f"job-{job_id}")
 
@@ -222,7 +241,7 @@ def thread_name(db: str) -> str:
     return f"{THREAD_PREFIX}:{db}"
 
 
-def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False) -> Runner:
+def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False, run_crawls: bool = True) -> Runner:
     """The process's runner for this store: the live one if there is one, else a new one.
     Asking for a locked guard locks a live runner too (locking only ever tightens)."""
     name = thread_name(display(db))
@@ -232,7 +251,7 @@ def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = Fal
             if thread.name == name and thread.is_alive() and runner is not None:
                 runner.guard_locked = runner.guard_locked or guard_locked
                 return runner
-        return Runner(db, max_jobs=max_jobs, guard_locked=guard_locked)
+        return Runner(db, max_jobs=max_jobs, guard_locked=guard_locked, run_crawls=run_crawls)
 
 
 __all__ = ["Runner", "get_runner"]

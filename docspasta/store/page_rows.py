@@ -32,7 +32,7 @@ from .reading_order import OrderItem, reading_order
 PAGE_COLUMNS = (
     "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
     "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq, "
-    "tokens, extractor, fidelity, duplicate_of, position, page_kind"
+    "tokens, extractor, fidelity, duplicate_of, position, page_kind, worker"
 )
 CONTENT_COLUMNS = (
     "id, url, title, depth, quality, quality_reasons, seq, words, tokens, extractor, fidelity, block_hashes, "

@@ -7,6 +7,10 @@ can never make the server fetch a private or loopback address.
 
 Local: `DOCSPASTA_ALLOW_PRIVATE=1` ticks "Allow private/local addresses" by default, for
 crawling docs served on your own machine or network.
+
+`run_crawls` (`DOCSPASTA_RUN_CRAWLS`): whether the app runs crawls itself. On by default
+with SQLite; off with a PostgreSQL store, where `docspasta worker` processes run them and
+the app only submits jobs and reads progress.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ..store import StoreReader, open_reader, resolve
+from ..store import StoreReader, is_postgres, open_reader, resolve
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class UIConfig:
     max_pages_cap: int
     max_jobs: int
     allow_private_default: bool = False  # never true when hosted
+    run_crawls: bool = True  # false: jobs wait for `docspasta worker` processes
 
     @property
     def store(self) -> StoreReader:
@@ -46,12 +51,14 @@ def _setting(name: str, default: str | None = None) -> str | None:
 
 def load_config() -> UIConfig:
     hosted = _truthy(_setting("hosted", "0"))
+    db = resolve(_setting("db"))
     return UIConfig(
-        db=resolve(_setting("db")),
+        db=db,
         hosted=hosted,
         max_pages_cap=int(_setting("max_pages", "500" if hosted else "100000") or 100000),
         max_jobs=int(_setting("max_jobs", "2" if hosted else "4") or 4),
         allow_private_default=not hosted and _truthy(os.environ.get("DOCSPASTA_ALLOW_PRIVATE")),
+        run_crawls=_truthy(_setting("run_crawls", "0" if is_postgres(db) else "1")),
     )
 
 

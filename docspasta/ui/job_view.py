@@ -21,8 +21,8 @@ from ..errors import DocspastaError
 from ..exports.analytics import fidelity_summary, pages_frame, quality_histogram, skip_reasons
 from ..exports.export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResult, export
 from ..guard import guard_hint
-from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord, JobStatus, PageStatus
-from ..store import open_reader
+from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord, JobStatus, PageStatus, RunBy
+from ..store import display, open_reader
 from . import session
 from .config import UIConfig
 
@@ -92,6 +92,11 @@ def _progress(cfg: UIConfig, job: JobRecord) -> None:
         st.error(f"The crawl failed: {job.error}{guard_hint(job.error, 'hosted' if cfg.hosted else 'dashboard')}")
     elif job.status == JobStatus.COMPLETED and job.completed == 0:
         st.warning("The crawl finished without any page with content.")
+    elif job.status == JobStatus.PENDING and job.run_by == RunBy.WORKERS:
+        st.info(
+            "Waiting for a worker: this dashboard leaves crawls to `docspasta worker` processes. "
+            f"Start one on any machine with `docspasta worker --db {display(cfg.db)}`."
+        )
     elif job.status in (JobStatus.INTERRUPTED, JobStatus.PAUSED):
         st.warning(f"This crawl is {job.status}. Resume it to continue where it stopped.")
     elif job.status == JobStatus.CANCELLED:

@@ -173,6 +173,7 @@ M003_WORKERS = """
 -- heartbeat age on the database's clock); the per-host limits every worker of a job shares
 ALTER TABLE jobs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'creator' CHECK (run_by IN ('creator', 'workers'));
 CREATE INDEX jobs_run_by ON jobs (run_by, status);
+ALTER TABLE pages ADD COLUMN worker TEXT;  -- who fetched the page
 CREATE TABLE job_workers (
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     worker TEXT NOT NULL,

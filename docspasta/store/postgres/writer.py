@@ -392,8 +392,9 @@ class PostgresWriter:
         columns = page_columns(o)
         assignments = ", ".join(f"{name} = %({name})s" for name in columns)
         conn.execute(
-            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, updated_at = {NOW} WHERE id = %(id)s",
-            {**columns, "id": o.page_id},
+            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, worker = %(worker)s, "
+            f"updated_at = {NOW} WHERE id = %(id)s",
+            {**columns, "worker": self.worker, "id": o.page_id},
         )
         if o.status != PageStatus.COMPLETED:
             return

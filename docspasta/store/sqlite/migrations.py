@@ -224,6 +224,7 @@ def m008_workers(db: Database) -> None:
         "ALTER TABLE jobs ADD COLUMN run_by TEXT NOT NULL DEFAULT 'creator' CHECK (run_by IN ('creator', 'workers'))"
     )
     db.execute("CREATE INDEX jobs_run_by ON jobs (run_by, status)")
+    db.execute("ALTER TABLE pages ADD COLUMN worker TEXT")  # who fetched the page
     db.execute(
         "CREATE TABLE job_workers (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
         "worker TEXT NOT NULL, joined_at REAL NOT NULL, heartbeat_at REAL NOT NULL, PRIMARY KEY (job_id, worker))"

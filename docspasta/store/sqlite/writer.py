@@ -379,8 +379,9 @@ class SQLiteWriter:
         columns = page_columns(o)
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         conn.execute(
-            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, updated_at = :now WHERE id = :id",
-            {**columns, "now": now, "id": o.page_id},
+            f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, worker = :worker, "
+            "updated_at = :now WHERE id = :id",
+            {**columns, "worker": self.worker, "now": now, "id": o.page_id},
         )
         if completed and o.block_hashes:
             conn.executemany(

@@ -20,7 +20,13 @@ SITES = Path(__file__).parent / "sites"
 
 class FixtureServer(LoopbackServer):
     def __init__(
-        self, root: Path = SITES, *, delay: float = 0.0, robots: str | None = None, robots_status: int = 200
+        self,
+        root: Path = SITES,
+        *,
+        delay: float = 0.0,
+        robots: str | None = None,
+        robots_status: int = 200,
+        host: str = "127.0.0.1",
     ) -> None:
         self.root = root
         self.delay = delay  # seconds added to every response (to make crawls slow enough to kill)
@@ -33,7 +39,7 @@ class FixtureServer(LoopbackServer):
         self.log: list[tuple[str, int]] = []  # (path, status) of every response started
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
-        super().__init__(partial(_Handler, directory=str(root)))
+        super().__init__(partial(_Handler, directory=str(root)), host=host)
 
     def record_request(self, path: str) -> int:
         """Log a request as it arrives; returns how many times the path was asked for before."""

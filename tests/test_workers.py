@@ -5,10 +5,15 @@ what it sees (every request, and the most in flight at once)."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,6 +49,26 @@ def enqueue(server: FixtureServer, db: str, *extra: str) -> str:
 def worker(db: str, name: str, *extra: str) -> subprocess.Popen[str]:
     args = ["worker", "--db", db, "--name", name, "--concurrency", "8", "--extract-workers", "1", *extra]
     return subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen[str], db: str, timeout: float) -> tuple[str, str]:
+    """Wait for a worker to exit; if it does not, fail with what the store says it is waiting for."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        with open_writer(db) as store:
+            state = [
+                *store.conn.execute("SELECT status, count(*) AS n FROM pages GROUP BY status"),
+                *store.conn.execute("SELECT job_id, worker, heartbeat_at FROM job_workers"),
+                *store.conn.execute("SELECT host, worker, until FROM host_slots"),
+                *store.conn.execute(
+                    "SELECT client_addr, state, wait_event, left(query, 60) AS query FROM pg_stat_activity "
+                    "WHERE datname = current_database()"
+                ),
+            ]
+        raise AssertionError(f"the worker did not finish:\n{stderr}\n{state}") from None
 
 
 def completed(db: str, job_id: str) -> list[dict]:
@@ -120,3 +145,116 @@ def test_worker_and_enqueue_refuse_a_sqlite_store_with_a_clear_message(tmp_path)
     proc = subprocess.run([*CLI, "crawl", "https://example.org/", "--db", db, "--enqueue"], capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and "drop --enqueue" in proc.stderr
+
+
+# -- the database goes away ------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_pg(pg_server):
+    """A crash-safe PostgreSQL server of this test's own, to crash and restart
+    (pg_server skips, or fails under CI, first if there is none)."""
+    from pg_server import PostgresServer
+
+    with PostgresServer(durable=True) as server:
+        yield server
+
+
+def test_workers_ride_out_a_database_restart_mid_crawl(own_pg, synthetic):
+    db = own_pg.new_database("restarted")
+    with FixtureServer(synthetic, delay=0.05) as server:
+        job_id = enqueue(server, db, "--max-pages", "80")
+        proc = worker(db, "steady", "--exit-when-idle")
+        wait_until(lambda: len(completed(db, job_id)) >= 10, 120, what="progress before the restart")
+        own_pg.crash()
+        time.sleep(3)
+        own_pg.start()
+        _, stderr = proc.communicate(timeout=240)
+        assert proc.returncode == 0, stderr
+        assert "reconnecting" in stderr or "unreachable" in stderr  # the log says what it rode out
+        hits = page_hits(server)
+    job = open_reader(db).get_job(job_id)
+    assert job.status == "completed" and job.completed == 80
+    rows = completed(db, job_id)
+    assert len({r["url"] for r in rows}) == 80
+    assert sum(hits.values()) <= 80 + 8 + 10  # at most a batch or two in flight at the crash fetched again
+
+
+@dataclass
+class Namespace:
+    """Another host: `db_ip` and `web_ip` are this machine's addresses on the two links to it."""
+
+    name: str
+    db_ip: str
+    db_link: str  # this side of the link the database is reached over: down is a partition
+    web_ip: str
+
+
+@pytest.fixture
+def netns():
+    """A second host: a network namespace joined to this one by two veth pairs, one to
+    reach the database over and one to reach the docs site, so one can be cut alone."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("network namespaces (root and iproute2) are needed under CI=true")
+        pytest.skip("network namespaces need root and iproute2")
+    n = secrets.randbelow(200) + 20
+    name = f"dpw{n}"
+    links = [(f"dpwd{n}", f"dpwdp{n}", f"10.213.{n}"), (f"dpww{n}", f"dpwwp{n}", f"10.214.{n}")]
+    steps = [["ip", "netns", "add", name], ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"]]
+    for link, peer, net in links:
+        steps += [
+            ["ip", "link", "add", link, "type", "veth", "peer", "name", peer],
+            ["ip", "link", "set", peer, "netns", name],
+            ["ip", "addr", "add", f"{net}.1/30", "dev", link],
+            ["ip", "link", "set", link, "up"],
+            ["ip", "netns", "exec", name, "ip", "addr", "add", f"{net}.2/30", "dev", peer],
+            ["ip", "netns", "exec", name, "ip", "link", "set", peer, "up"],
+        ]
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True, text=True)
+        yield Namespace(name, f"10.213.{n}.1", links[0][0], f"10.214.{n}.1")
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        for link, _, _ in links:
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_worker_cut_off_from_the_database_past_its_lease_stops_committing_and_says_so(
+    pg_server, netns, synthetic, tmp_path
+):
+    from pg_server import PostgresServer
+
+    log_path = tmp_path / "far.log"
+    with (
+        PostgresServer(listen=("127.0.0.1", netns.db_ip)) as pg,
+        FixtureServer(synthetic, delay=0.1, host=netns.web_ip) as server,
+    ):
+        local = pg.new_database("cut")
+        job_id = enqueue(server, local, "--max-pages", "60", "--lease", "5")
+        args = ["worker", "--db", local.replace("127.0.0.1", netns.db_ip), "--name", "far", "--extract-workers",
+                "1", "--concurrency", "4"]  # fmt: skip
+        with log_path.open("w") as log:
+            far = subprocess.Popen(["ip", "netns", "exec", netns.name, *CLI, *args], stdout=log, stderr=log)
+        try:
+            wait_until(lambda: len(completed(local, job_id)) >= 5, 120, what="the far worker's progress")
+            subprocess.run(["ip", "link", "set", netns.db_link, "down"], check=True)
+            stored_by_far = len(completed(local, job_id))
+            near = worker(local, "near", "--exit-when-idle")  # finishes the job once the far leases run out
+            wait_until(lambda: "longer than the 5 s lease" in log_path.read_text(), 60,
+                       what="the far worker to say it stopped")  # fmt: skip
+            _, stderr = finish(near, local, timeout=120)
+            assert near.returncode == 0, stderr
+            subprocess.run(["ip", "link", "set", netns.db_link, "up"], check=True)
+            time.sleep(8)  # the far worker reconnects; whatever it still had queued is fenced, not stored
+            assert far.poll() is None, log_path.read_text()  # a worker outlives an outage
+            job = open_reader(local).get_job(job_id)
+            rows = completed(local, job_id)
+        finally:
+            far.send_signal(signal.SIGTERM)
+            far.wait(60)
+    assert job.status == "completed" and job.completed == 60
+    assert len({r["url"] for r in rows}) == 60
+    assert sum(r["worker"] == "far" for r in rows) == stored_by_far  # nothing from the far side after the cut

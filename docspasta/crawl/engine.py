@@ -174,6 +174,8 @@ class _Crawl:
         self.on_progress = on_progress
         self.strategy = StrategyName(self.settings.strategy)
         self.beat = Beat(job.control, job.status, job.step)
+        self.heard_at = time.monotonic()  # when the store last answered a heartbeat
+        self.store_lost = False  # set by the lease watch: the store went unheard past the lease
         self.robots = Robots(self._robots_txt, ignore=self.settings.ignore_robots, on_policy=self._robots_event)
         self.scope: Scope | None = None
         self.query_variants = QueryVariants()
@@ -198,6 +200,9 @@ class _Crawl:
         inflight: dict[asyncio.Task[None], int] = {}
         self.loop_lag.start()
         beating = asyncio.create_task(self._beat_every_second())
+        main = asyncio.current_task()
+        assert main is not None
+        watching = asyncio.create_task(self._watch_lease(main)) if self.store.shares_jobs else None
         try:
             if self.job.control is not None:  # asked for before anyone ran the job
                 await self._finish(_STOPPED_BY[self.job.control])
@@ -215,11 +220,17 @@ class _Crawl:
                 await _cancel_all(inflight)
                 await self._finish(ending)
                 return
+            if watching is not None:
+                watching.cancel()  # finalizing holds no lease; a long reading-order pass is not an outage
             if self.job.completed >= self.settings.max_pages:
                 await self.store.skip_pending(job_id, "max pages reached")
             await self.store.store_reading_order(job_id, self.job.start_url)
             await self._finish(JobStatus.COMPLETED, step=JobStep.DONE)
         except asyncio.CancelledError:
+            if self.store_lost:
+                main.uncancel()
+                await _cancel_all(inflight)
+                raise StoreUnavailableError(self._lost_message()) from None
             await self._leave(inflight)
             raise
         except StoreUnavailableError:
@@ -233,6 +244,8 @@ class _Crawl:
             raise
         finally:
             beating.cancel()
+            if watching is not None:
+                watching.cancel()
             self.loop_lag.stop()
             self.link_thread.shutdown(wait=False)
 
@@ -349,7 +362,7 @@ class _Crawl:
                 return _STOPPED_BY[beat.control]
             if beat.status != JobStatus.RUNNING:
                 return None
-            if len(inflight) < self.max_batches:
+            if len(inflight) < self._batches_to_hold(beat):
                 claims = await self.store.claim(
                     self.job.id, self.batch_size, self.strategy, s.lease_seconds, max_pages=s.max_pages
                 )
@@ -370,6 +383,12 @@ class _Crawl:
             for task in done:
                 del inflight[task]
                 task.result()
+
+    def _batches_to_hold(self, beat: Beat) -> int:
+        """Batches this worker keeps claimed at once. Alone, enough to keep fetching while
+        others are extracted; beside other workers, its share of that: a page held here
+        while it waits for a slot is a page another worker cannot fetch."""
+        return max(1, -(-self.max_batches // (beat.others + 1)))
 
     # -- one batch, one page -----------------------------------------------------------
 
@@ -567,6 +586,26 @@ class _Crawl:
             with contextlib.suppress(StoreUnavailableError):  # the crawl loop meets it on its next write
                 await self._beat()
 
+    async def _watch_lease(self, main: asyncio.Task[Any]) -> None:
+        """Where workers share the job: once the store has not answered a heartbeat for
+        longer than the lease, the leases this worker holds may be someone else's, so it
+        stops (its work in flight is dropped, not committed) and says so."""
+        limit = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            if time.monotonic() - self.heard_at > limit:
+                self.store_lost = True
+                log.error("job %s: %s", self.job.id, self._lost_message())
+                main.cancel()
+                return
+
+    def _lost_message(self) -> str:
+        silent = time.monotonic() - self.heard_at
+        return (
+            f"no answer from the store at {self.store.location} for {silent:.0f} s, longer than the "
+            f"{self.settings.lease_seconds:g} s lease: this worker stopped without committing its pages in flight"
+        )
+
     async def _beat(self) -> Beat:
         """Record liveness and run time, renew the leases still held, read cancel/pause."""
         now = time.monotonic()
@@ -575,6 +614,7 @@ class _Crawl:
         self.beat = await self.store.heartbeat(
             self.job.id, elapsed, renew=sorted(self.held), lease_seconds=self.settings.lease_seconds
         )
+        self.heard_at = time.monotonic()
         return self.beat
 
     async def _finish(self, status: JobStatus, *, error: str | None = None, step: JobStep | None = None) -> None:

@@ -25,7 +25,7 @@ class PageWrites(Protocol):
     """One backend transaction's statements for one job."""
 
     def held(self, page_id: int) -> Mapping[str, Any] | None:
-        """The page's `status`, `lease` and `depth` as stored now."""
+        """The page's `status`, `lease`, `depth` and whether its lease has `expired`, as stored now."""
 
     def candidates(self, o: PageOutcome) -> Candidates: ...
     def add_links(self, links: list[NewLink], max_depth: int | None) -> int: ...

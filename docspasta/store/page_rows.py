@@ -80,12 +80,16 @@ def page_columns(o: PageOutcome) -> dict[str, Any]:
 
 
 def lease_lost(stored: Mapping[str, Any] | None, o: PageOutcome) -> bool:
-    """Whether an outcome comes under a lease its page no longer holds (it expired and the
-    page was claimed again, or released): storing it would overwrite newer work. An outcome
-    without a lease is not fenced."""
+    """Whether an outcome comes under a lease its page no longer holds: the page was claimed
+    again or released (storing it would overwrite newer work), or the lease ran out (its
+    worker went unheard past it, so others may be about to redo the page). `stored` holds
+    the page's `status`, `lease` and whether the lease has `expired`. An outcome without a
+    lease is not fenced."""
     if o.lease is None:
         return False
-    return stored is None or stored["status"] != PageStatus.PROCESSING or stored["lease"] != o.lease
+    if stored is None or stored["status"] != PageStatus.PROCESSING or stored["lease"] != o.lease:
+        return True
+    return bool(stored["expired"])
 
 
 def bands(sketch: tuple[int, ...] | None) -> tuple[int | None, ...]:

@@ -33,12 +33,35 @@ _pools: dict[str, ConnectionPool[psycopg.Connection[dict[str, Any]]]] = {}
 _pools_lock = threading.Lock()
 
 
+# ...and the server notices a client that vanished: otherwise a worker cut off mid-transaction
+# keeps its locks (the job's row, its slot lock) until the server's TCP gives up, hours later,
+# and every other worker of the job waits on them
+SESSION_SETTINGS = (
+    "SET idle_in_transaction_session_timeout = '20s'",
+    "SET tcp_keepalives_idle = 5",
+    "SET tcp_keepalives_interval = 2",
+    "SET tcp_keepalives_count = 3",
+)
+
+
 def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
     """The writer's connection: autocommit outside explicit transactions, rows as dicts."""
     try:
-        return psycopg.connect(url, autocommit=True, row_factory=dict_row, **CONNECT_OPTIONS)
+        conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, **CONNECT_OPTIONS)
+        configure_session(conn)
+        return conn
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to the database at {display_url(url)}: {_first_line(exc)}") from exc
+
+
+def configure_session(conn: psycopg.Connection[Any]) -> None:
+    for statement in SESSION_SETTINGS:
+        conn.execute(statement)
+
+
+async def configure_async_session(conn: psycopg.AsyncConnection[Any]) -> None:
+    for statement in SESSION_SETTINGS:
+        await conn.execute(statement)
 
 
 def reader_pool(url: str) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
@@ -53,6 +76,7 @@ def reader_pool(url: str) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
                 max_size=4,
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 configure=_read_only,
+                check=ConnectionPool.check_connection,  # a connection a server restart broke is replaced
                 open=True,
                 timeout=CONNECT_TIMEOUT_S,
                 name=f"docspasta-readers:{display_url(url)}",

@@ -28,7 +28,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ...errors import StoreError, StoreUnavailableError
-from .connect import CONNECT_OPTIONS, display_url
+from .connect import CONNECT_OPTIONS, configure_async_session, display_url
 from .frontier import NOW
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class PostgresLimits:
             min_size=1,
             max_size=4,
             kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=configure_async_session,
+            check=AsyncConnectionPool.check_connection,  # a connection a server restart broke is replaced
             open=False,
             timeout=RECONNECT_MAX_S,
             name=f"docspasta-limits:{display_url(url)}",
@@ -67,6 +69,7 @@ class PostgresLimits:
 
         async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> str | None:
             async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '5s'")  # a lock held by a vanished worker: retry
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("slots:" + job_id,))
                 await conn.execute(
                     f"DELETE FROM host_slots s WHERE s.job_id = %(job)s AND (s.until < {NOW} OR NOT EXISTS ("

@@ -478,7 +478,9 @@ class _PageWrites:
     job_id: str
 
     def held(self, page_id: int) -> dict[str, Any] | None:
-        return self.conn.execute("SELECT status, lease, depth FROM pages WHERE id = %s", (page_id,)).fetchone()
+        return self.conn.execute(
+            f"SELECT status, lease, depth, lease_until < {NOW} AS expired FROM pages WHERE id = %s", (page_id,)
+        ).fetchone()
 
     def candidates(self, o: PageOutcome) -> Candidates:
         return _candidates(self.conn, self.job_id, o)

@@ -420,7 +420,10 @@ class _PageWrites:
     now: float
 
     def held(self, page_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT status, lease, depth FROM pages WHERE id = ?", (page_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT status, lease, depth, lease_until < ? AS expired FROM pages WHERE id = ?",
+            (self.writer.clock(), page_id),
+        ).fetchone()
         return dict(row) if row else None
 
     def candidates(self, o: PageOutcome) -> Candidates:

@@ -65,7 +65,7 @@ class Run:
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[str]:
     """The corpus on 127.0.0.1; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     if shutil.which("nginx"):
         mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
@@ -84,7 +84,7 @@ def serve(root: Path) -> Iterator[str]:
         server = "python http.server"
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         print(f"serving {root} with {server} on 127.0.0.1:{port}", file=sys.stderr)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -93,13 +93,13 @@ def serve(root: Path) -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, timeout: float = 10) -> None:
+def wait_for_port(port: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -121,7 +121,7 @@ def measure(command: list[str]) -> tuple[float, float, subprocess.CompletedProce
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            peak = max(peak, tree_rss_kb(proc.pid))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -135,7 +135,7 @@ def measure(command: list[str]) -> tuple[float, float, subprocess.CompletedProce
     return wall, peak / 1024, subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
-def _tree_rss_kb(root: int) -> int:
+def tree_rss_kb(root: int) -> int:
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):

@@ -29,6 +29,12 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "jobs.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request, db_path):
+    """The same test on each store backend: a SQLite file, or a fresh PostgreSQL database."""
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else db_path
+
+
 def wait_until(predicate, timeout: float = 30.0, *, what: str = "the condition", poll: float = 0.02) -> None:
     """Poll `predicate` until it is true; fail saying what was awaited and for how long."""
     deadline = time.monotonic() + timeout
@@ -77,7 +83,8 @@ def pytest_collection_modifyitems(config, items):
     """PostgreSQL tests share one worker (and so one cluster); browser tests share another
     worker rather than run two Chromiums and two dashboards at once."""
     for item in items:
-        if "pg_server" in getattr(item, "fixturenames", ()):
+        on_postgres = getattr(getattr(item, "callspec", None), "params", {}).get("any_db") == "postgres"
+        if "pg_server" in getattr(item, "fixturenames", ()) or on_postgres:
             item.add_marker(pytest.mark.xdist_group("postgres"))
             item.add_marker(pytest.mark.postgres)
         elif item.get_closest_marker("browser"):

@@ -34,7 +34,8 @@ def test_variants_parse_and_validate():
         build_variants("https://x.org/", {}, ["strategy=bfs"])
 
 
-async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
+async def test_a_comparison_groups_its_jobs_and_measures_each(site, any_db):
+    db_path = any_db
     comparison_id = await compare_async(
         site.url("/docs/index.html"),
         ["strategy=bfs", "strategy=best-first,processing=per-url"],
@@ -71,7 +72,8 @@ async def test_a_comparison_groups_its_jobs_and_measures_each(site, db_path):
     assert set(overlap["only"]) == {"strategy=bfs", "strategy=best-first,processing=per-url"}
 
 
-async def test_an_earlier_job_of_the_site_joins_a_comparison(site, db_path):
+async def test_an_earlier_job_of_the_site_joins_a_comparison(site, any_db):
+    db_path = any_db
     earlier = await crawl_async(
         site.url("/docs/index.html"), db=db_path, allow_hosts=site.allow_hosts, max_pages=3, timeout=1.0
     )

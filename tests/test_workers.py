@@ -46,9 +46,24 @@ def enqueue(server: FixtureServer, db: str, *extra: str) -> str:
     return summary["job_id"]
 
 
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test():
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def worker(db: str, name: str, *extra: str) -> subprocess.Popen[str]:
     args = ["worker", "--db", db, "--name", name, "--concurrency", "8", "--extract-workers", "1", *extra]
-    return subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    STARTED.append(proc)
+    return proc
 
 
 def finish(proc: subprocess.Popen[str], db: str, timeout: float) -> tuple[str, str]:

@@ -65,7 +65,6 @@ def advance(store, seconds: float) -> None:
     else:
         sql(store, "UPDATE pages SET lease_until = lease_until - ? WHERE lease_until IS NOT NULL", (seconds,))
         sql(store, "UPDATE jobs SET heartbeat_at = heartbeat_at - ? WHERE heartbeat_at IS NOT NULL", (seconds,))
-        sql(store, "UPDATE job_workers SET heartbeat_at = heartbeat_at - ?", (seconds,))
 
 
 def test_the_factory_picks_the_backend_from_what_db_names(db_path, pg_url):

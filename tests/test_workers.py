@@ -112,17 +112,20 @@ def test_two_workers_share_an_enqueued_job_each_page_fetched_and_stored_once(pg_
 
 
 def test_a_killed_worker_s_pages_are_finished_by_the_other_and_nothing_done_is_fetched_again(pg_url, synthetic):
-    with FixtureServer(synthetic, delay=0.05) as server:
+    with FixtureServer(synthetic, delay=0.2) as server:  # slow enough that both workers are busy before the kill
         job_id = enqueue(server, pg_url, "--max-pages", "100", "--lease", "5")
         victim = worker(pg_url, "victim")
-        wait_until(lambda: len(completed(pg_url, job_id)) >= 10, 120, what="the first worker's progress")
         survivor = worker(pg_url, "survivor", "--exit-when-idle")
-        wait_until(lambda: any(r["worker"] == "survivor" for r in completed(pg_url, job_id)), 120,
-                   what="the second worker's first page")  # fmt: skip
+
+        def both_working() -> bool:
+            rows = completed(pg_url, job_id)
+            return len(rows) >= 30 and {r["worker"] for r in rows} == {"victim", "survivor"}
+
+        wait_until(both_working, 120, what="both workers to commit pages")
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         done_before = {r["url"].removeprefix(server.base) for r in completed(pg_url, job_id)}
-        _, stderr = survivor.communicate(timeout=240)
+        _, stderr = finish(survivor, pg_url, timeout=240)
         assert survivor.returncode == 0, stderr
         hits = page_hits(server)
         assert server.max_in_flight <= PER_HOST
@@ -130,12 +133,11 @@ def test_a_killed_worker_s_pages_are_finished_by_the_other_and_nothing_done_is_f
     assert job.status == "completed" and job.completed == 100
     rows = completed(pg_url, job_id)
     assert len({r["url"] for r in rows}) == 100
-    assert {r["worker"] for r in rows} == {"victim", "survivor"}
     assert all(hits[path] == 1 for path in done_before), "a page completed before the kill was fetched again"
 
 
 def test_sigterm_hands_the_pages_back_at_once_and_the_job_goes_on(pg_url, synthetic):
-    with FixtureServer(synthetic, delay=0.05) as server:
+    with FixtureServer(synthetic, delay=0.2) as server:
         job_id = enqueue(server, pg_url, "--max-pages", "60", "--lease", "600")  # only leaving returns pages
         first = worker(pg_url, "first")
         wait_until(lambda: len(completed(pg_url, job_id)) >= 5, 120, what="progress")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 
 from ..fetching.pacing import HostPacer, Pacer, backed_off, relaxed
 from ..settings import CrawlSettings
 from ..store import SharedLimits
 
-SLOT_POLL_FIRST_S, SLOT_POLL_MAX_S = 0.02, 0.25
+SLOT_POLL_FIRST_S, SLOT_POLL_MAX_S = 0.01, 0.1  # under the store's 2 s hold on a waiter's place
 
 
 class JobLimits:
@@ -52,8 +53,9 @@ class JobLimits:
             await stack.enter_async_context(self.job_slots)
             await stack.enter_async_context(self._host_slot(host))
             if self.shared is not None:
-                token = await self._shared_slot(self.shared, host)
-                stack.push_async_callback(self.shared.give_slot, token)
+                token = secrets.token_hex(8)
+                stack.push_async_callback(self.shared.give_slot, token)  # granted or still in line
+                await self._shared_slot(self.shared, host, token)
             if self.worker_slots is not None:
                 await stack.enter_async_context(self.worker_slots)
             yield
@@ -63,16 +65,13 @@ class JobLimits:
             self.host_slots[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
         return self.host_slots[host]
 
-    async def _shared_slot(self, shared: SharedLimits, host: str) -> str:
-        """Wait for a slot every worker counts; polled, with a short growing pause."""
+    async def _shared_slot(self, shared: SharedLimits, host: str, token: str) -> None:
+        """Wait in line for a slot every worker counts; asked again after a short growing pause."""
         pause = SLOT_POLL_FIRST_S
         s = self.settings
-        while True:
-            token = await shared.take_slot(
-                self.job_id, host, job_cap=s.concurrency, host_cap=s.per_host_concurrency, ttl=self.slot_ttl
-            )
-            if token is not None:
-                return token
+        while not await shared.take_slot(
+            self.job_id, host, token, job_cap=s.concurrency, host_cap=s.per_host_concurrency, ttl=self.slot_ttl
+        ):
             await asyncio.sleep(pause)
             pause = min(SLOT_POLL_MAX_S, pause * 1.5)
 

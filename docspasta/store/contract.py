@@ -145,10 +145,12 @@ class SharedLimits(Protocol):
 
     async def start(self) -> SharedLimits: ...
     async def close(self) -> None: ...
-    async def take_slot(self, job_id: str, host: str, *, job_cap: int, host_cap: int, ttl: float) -> str | None:
-        """A slot for one request to `host`, or None while the host or the job is at its cap."""
+    async def take_slot(self, job_id: str, host: str, token: str, *, job_cap: int, host_cap: int, ttl: float) -> bool:
+        """Ask for a slot for one request to `host` (asking again keeps its place in line); True once granted."""
 
-    async def give_slot(self, token: str) -> None: ...
+    async def give_slot(self, token: str) -> None:
+        """The request ended or stopped waiting: its slot or its place in line goes."""
+
     async def turn(self, job_id: str, host: str, floor: float) -> tuple[float, float, float]:
         """Reserve the host's next turn: (seconds to wait, the host's interval, its floor)."""
 

@@ -26,7 +26,9 @@ def lock_job(conn: Conn, job_id: str) -> bool:
     return conn.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job_id,)).fetchone() is not None
 
 
-def claim(conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float) -> list[Claim]:
+def claim(
+    conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, worker: str
+) -> list[Claim]:
     if limit <= 0:
         return []
     level = ""
@@ -42,13 +44,13 @@ def claim(conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_sec
             ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED
         ), claimed AS (
             UPDATE pages p SET status = 'processing', lease_until = {NOW} + %(seconds)s, lease = %(token)s,
-                updated_at = {NOW}
+                worker = %(worker)s, updated_at = {NOW}
             FROM picked WHERE p.id = picked.id
             RETURNING p.id, p.url, p.depth, p.retries, p.lease, p.score, p.found_by
         )
         SELECT id, url, depth, retries, lease FROM claimed ORDER BY {order}
         """,
-        {"job": job_id, "limit": limit, "seconds": lease_seconds, "token": new_lease()},
+        {"job": job_id, "limit": limit, "seconds": lease_seconds, "token": new_lease(), "worker": worker},
     ).fetchall()
     return [Claim(r["id"], r["url"], r["depth"], r["retries"], r["lease"]) for r in rows]
 
@@ -75,11 +77,18 @@ def release_leases(conn: Conn, job_id: str, leases: list[str]) -> int:
     ).rowcount
 
 
-def release_expired(conn: Conn, job_id: str) -> int:
+def release_expired(conn: Conn, job_id: str, worker_stale_s: float) -> int:
+    """Pages whose lease ran out, or whose worker has gone silent on the job (a killed
+    machine's pages come back in seconds, not a whole lease), return to pending."""
     return conn.execute(
-        f"UPDATE pages SET status = 'pending', lease_until = NULL, lease = NULL "
-        f"WHERE job_id = %s AND status = 'processing' AND lease_until < {NOW}",
-        (job_id,),
+        f"""
+        UPDATE pages p SET status = 'pending', lease_until = NULL, lease = NULL
+        WHERE p.job_id = %(job)s AND p.status = 'processing' AND (p.lease_until < {NOW} OR (
+            p.worker IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM job_workers w WHERE w.job_id = p.job_id AND w.worker = p.worker
+                AND w.heartbeat_at > {NOW} - %(stale)s)))
+        """,
+        {"job": job_id, "stale": worker_stale_s},
     ).rowcount
 
 

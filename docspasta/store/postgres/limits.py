@@ -1,11 +1,13 @@
 """Per-host limits that every worker of a job shares, kept in PostgreSQL.
 
 A site must see docspasta's limits from all workers together, not once per worker:
-- `host_slots` holds one row per request in flight; a worker may start one only while
-  the host's rows stay under `per_host_concurrency` and the job's under its `concurrency`
-  (counted under a per-job advisory lock, so two workers never both take the last slot).
-  A slot's row is dropped when the request ends, when its time runs out, or when its
-  worker's heartbeat on the job goes stale (a killed worker frees its slots in seconds);
+- `host_slots` holds one row per request waiting or in flight; a request is granted a
+  slot only while the host's granted rows stay under `per_host_concurrency` and the job's
+  under its `concurrency` (counted under a per-job advisory lock, so two workers never
+  both take the last slot), and only when no older request to that host is waiting (first
+  come, first served across workers). A row is dropped when the request ends, when its
+  time runs out, or when its worker's heartbeat on the job goes stale (a killed worker
+  frees its slots in seconds);
 - `host_pace` holds when a host's next request may start (min_delay, Crawl-delay and the
   adaptive 429/503 back-off): each request reserves its turn in one statement.
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -34,6 +35,7 @@ from .frontier import NOW
 log = logging.getLogger(__name__)
 
 RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
+WAIT_TTL_S = 2.0  # a waiter keeps its place in line while it asks at least this often
 
 
 class PostgresLimits:
@@ -63,11 +65,13 @@ class PostgresLimits:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def take_slot(self, job_id: str, host: str, *, job_cap: int, host_cap: int, ttl: float) -> str | None:
-        """A slot for one request to `host`, or None while the host or the job is at its cap."""
-        token = secrets.token_hex(8)
+    async def take_slot(self, job_id: str, host: str, token: str, *, job_cap: int, host_cap: int, ttl: float) -> bool:
+        """Ask for a slot for one request to `host` under `token`; True once it is granted.
+        Asking again with the same token keeps its place in line: the host's oldest waiter
+        is granted first, so a worker that frees a slot cannot take it straight back while
+        another worker waits. A waiter that stops asking for WAIT_TTL_S loses its place."""
 
-        async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> str | None:
+        async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> bool:
             async with conn.transaction():
                 await conn.execute("SET LOCAL lock_timeout = '5s'")  # a lock held by a vanished worker: retry
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("slots:" + job_id,))
@@ -77,24 +81,37 @@ class PostgresLimits:
                     f"AND w.heartbeat_at > {NOW} - %(stale)s))",
                     {"job": job_id, "stale": self.worker_stale_s},
                 )
+                await conn.execute(
+                    f"INSERT INTO host_slots (token, job_id, host, worker, until, waiting_since) "
+                    f"VALUES (%(token)s, %(job)s, %(host)s, %(worker)s, {NOW} + %(wait)s, {NOW}) "
+                    f"ON CONFLICT (token) DO UPDATE SET until = {NOW} + %(wait)s WHERE NOT host_slots.granted",
+                    {"token": token, "job": job_id, "host": host, "worker": self.worker, "wait": WAIT_TTL_S},
+                )
                 cur = await conn.execute(
-                    "SELECT count(*) AS job_n, count(*) FILTER (WHERE host = %s) AS host_n "
-                    "FROM host_slots WHERE job_id = %s",
-                    (host, job_id),
+                    "SELECT count(*) FILTER (WHERE granted) AS job_n, "
+                    "count(*) FILTER (WHERE granted AND host = %(host)s) AS host_n, "
+                    "count(*) FILTER (WHERE NOT granted AND host = %(host)s AND waiting_since < "
+                    "(SELECT waiting_since FROM host_slots WHERE token = %(token)s)) AS ahead, "
+                    "bool_or(granted AND token = %(token)s) AS mine "
+                    "FROM host_slots WHERE job_id = %(job)s",
+                    {"job": job_id, "host": host, "token": token},
                 )
                 row = await cur.fetchone()
                 assert row is not None
-                if row["job_n"] >= job_cap or row["host_n"] >= host_cap:
-                    return None
+                if row["mine"]:
+                    return True
+                if row["job_n"] >= job_cap or row["host_n"] + row["ahead"] >= host_cap:
+                    return False
                 await conn.execute(
-                    f"INSERT INTO host_slots (token, job_id, host, worker, until) VALUES (%s, %s, %s, %s, {NOW} + %s)",
-                    (token, job_id, host, self.worker, ttl),
+                    f"UPDATE host_slots SET granted = true, until = {NOW} + %s WHERE token = %s", (ttl, token)
                 )
-                return token
+                return True
 
-        return await self._run(take)
+        return bool(await self._run(take))
 
     async def give_slot(self, token: str) -> None:
+        """The request ended (or stopped waiting): its slot, or its place in line, goes."""
+
         async def give(conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
             await conn.execute("DELETE FROM host_slots WHERE token = %s", (token,))
 

@@ -181,14 +181,16 @@ CREATE TABLE job_workers (
     heartbeat_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (job_id, worker)
 );
--- one row per request in flight to a host: per_host_concurrency and the job's concurrency
--- count these rows, across every worker
+-- one row per request to a host, waiting or in flight: per_host_concurrency and the job's
+-- concurrency count the granted rows across every worker, and the oldest waiter goes next
 CREATE TABLE host_slots (
     token TEXT PRIMARY KEY,
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     host TEXT NOT NULL,
     worker TEXT NOT NULL,
-    until DOUBLE PRECISION NOT NULL
+    until DOUBLE PRECISION NOT NULL,
+    waiting_since DOUBLE PRECISION NOT NULL,
+    granted BOOLEAN NOT NULL DEFAULT false
 );
 CREATE INDEX host_slots_job ON host_slots (job_id, host);
 -- when a host's next request may start (min_delay, Crawl-delay, 429/503 back-off), for every worker

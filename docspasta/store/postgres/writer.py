@@ -365,10 +365,10 @@ class PostgresWriter:
         self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
     ) -> list[Claim]:
         with self.transaction(job_id) as conn:
-            frontier.release_expired(conn, job_id)
+            frontier.release_expired(conn, job_id, WORKER_STALE_S)
             if max_pages is not None:
                 limit = min(limit, frontier.room(conn, job_id, max_pages))
-            return frontier.claim(conn, job_id, limit, strategy, lease_seconds)
+            return frontier.claim(conn, job_id, limit, strategy, lease_seconds, self.worker)
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction(job_id) as conn:

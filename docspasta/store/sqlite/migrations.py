@@ -231,7 +231,8 @@ def m008_workers(db: Database) -> None:
     )
     db.execute(
         "CREATE TABLE host_slots (token TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs (id) "
-        "ON DELETE CASCADE, host TEXT NOT NULL, worker TEXT NOT NULL, until REAL NOT NULL)"
+        "ON DELETE CASCADE, host TEXT NOT NULL, worker TEXT NOT NULL, until REAL NOT NULL, "
+        "waiting_since REAL NOT NULL, granted INTEGER NOT NULL DEFAULT 0)"
     )
     db.execute("CREATE INDEX host_slots_job ON host_slots (job_id, host)")
     db.execute(

@@ -187,7 +187,7 @@ class _Crawl:
         self.run_seconds = job.run_seconds
         self._beat_at = time.monotonic()
         s = self.settings
-        # the start page is claimed before any heartbeat runs: its lease covers every attempt at it
+        # the start page's lease is not renewed by heartbeats: it covers every attempt at it
         self.discovery_lease = max(300.0, 4 * (s.timeout * (s.retries + 1) + s.extract_timeout))
         self.held: set[str] = set()  # the leases of the batches in flight, renewed by each heartbeat
         self.batch_size = 1 if s.processing == ProcessingMode.PER_URL else s.batch_size

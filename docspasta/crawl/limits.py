@@ -92,9 +92,16 @@ class SharedPacer:
         self.floors[host] = max(self.min_delay, delay)
 
     async def wait_turn(self, host: str) -> None:
-        wait, delay, floor = await self.shared.turn(self.job_id, host, self.floors.get(host, self.min_delay))
-        self.seen[host] = (delay, floor)
-        if wait > 0:
+        """Take the host's turn once it is due, asking again after each wait (another
+        worker may take the turn that came due first)."""
+        token = secrets.token_hex(8)
+        while True:
+            taken, wait, delay, floor = await self.shared.turn(
+                self.job_id, host, self.floors.get(host, self.min_delay), token
+            )
+            self.seen[host] = (delay, floor)
+            if taken:
+                return
             await asyncio.sleep(wait)
 
     async def back_off(self, host: str, retry_after: float | None) -> None:

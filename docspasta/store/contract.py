@@ -151,8 +151,8 @@ class SharedLimits(Protocol):
     async def give_slot(self, token: str) -> None:
         """The request ended or stopped waiting: its slot or its place in line goes."""
 
-    async def turn(self, job_id: str, host: str, floor: float) -> tuple[float, float, float]:
-        """Reserve the host's next turn: (seconds to wait, the host's interval, its floor)."""
+    async def turn(self, job_id: str, host: str, floor: float, token: str) -> tuple[bool, float, float, float]:
+        """Take the host's turn if it is due: (taken, seconds until due, the host's interval, its floor)."""
 
     async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None: ...
     async def relax(self, job_id: str, host: str, delay: float) -> None: ...

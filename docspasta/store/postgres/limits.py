@@ -38,6 +38,11 @@ RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
 WAIT_TTL_S = 2.0  # a waiter keeps its place in line while it asks at least this often
 
 
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    await configure_async_session(conn)
+    await conn.execute("SET lock_timeout = '5s'")  # a lock a vanished worker still holds: fail, and retry
+
+
 class PostgresLimits:
     """The shared per-host state of every job this worker runs, on one async connection."""
 
@@ -51,7 +56,7 @@ class PostgresLimits:
             min_size=1,
             max_size=4,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            configure=configure_async_session,
+            configure=_configure,
             check=AsyncConnectionPool.check_connection,  # a connection a server restart broke is replaced
             open=False,
             timeout=RECONNECT_MAX_S,
@@ -72,40 +77,12 @@ class PostgresLimits:
         another worker waits. A waiter that stops asking for WAIT_TTL_S loses its place."""
 
         async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> bool:
-            async with conn.transaction():
-                await conn.execute("SET LOCAL lock_timeout = '5s'")  # a lock held by a vanished worker: retry
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("slots:" + job_id,))
-                await conn.execute(
-                    f"DELETE FROM host_slots s WHERE s.job_id = %(job)s AND (s.until < {NOW} OR NOT EXISTS ("
-                    "SELECT 1 FROM job_workers w WHERE w.job_id = s.job_id AND w.worker = s.worker "
-                    f"AND w.heartbeat_at > {NOW} - %(stale)s))",
-                    {"job": job_id, "stale": self.worker_stale_s},
-                )
-                await conn.execute(
-                    f"INSERT INTO host_slots (token, job_id, host, worker, until, waiting_since) "
-                    f"VALUES (%(token)s, %(job)s, %(host)s, %(worker)s, {NOW} + %(wait)s, {NOW}) "
-                    f"ON CONFLICT (token) DO UPDATE SET until = {NOW} + %(wait)s WHERE NOT host_slots.granted",
-                    {"token": token, "job": job_id, "host": host, "worker": self.worker, "wait": WAIT_TTL_S},
-                )
-                cur = await conn.execute(
-                    "SELECT count(*) FILTER (WHERE granted) AS job_n, "
-                    "count(*) FILTER (WHERE granted AND host = %(host)s) AS host_n, "
-                    "count(*) FILTER (WHERE NOT granted AND host = %(host)s AND waiting_since < "
-                    "(SELECT waiting_since FROM host_slots WHERE token = %(token)s)) AS ahead, "
-                    "bool_or(granted AND token = %(token)s) AS mine "
-                    "FROM host_slots WHERE job_id = %(job)s",
-                    {"job": job_id, "host": host, "token": token},
-                )
-                row = await cur.fetchone()
-                assert row is not None
-                if row["mine"]:
-                    return True
-                if row["job_n"] >= job_cap or row["host_n"] + row["ahead"] >= host_cap:
-                    return False
-                await conn.execute(
-                    f"UPDATE host_slots SET granted = true, until = {NOW} + %s WHERE token = %s", (ttl, token)
-                )
-                return True
+            cur = await conn.execute(
+                "SELECT docspasta_take_slot(%s, %s, %s, %s, %s, %s, %s, %s, %s) AS granted",
+                (job_id, host, token, self.worker, job_cap, host_cap, ttl, WAIT_TTL_S, self.worker_stale_s),
+            )
+            row = await cur.fetchone()
+            return bool(row and row["granted"])
 
         return bool(await self._run(take))
 
@@ -117,27 +94,32 @@ class PostgresLimits:
 
         await self._run(give)
 
-    async def turn(self, job_id: str, host: str, floor: float) -> tuple[float, float, float]:
-        """Reserve the host's next turn: (seconds to wait for it, the host's interval, its floor)."""
+    async def turn(self, job_id: str, host: str, floor: float, token: str) -> tuple[bool, float, float, float]:
+        """Take the host's turn if it is due: (taken, seconds until it is due otherwise, the
+        host's interval, its floor). The next turn is counted from this moment, on the
+        database's clock, so a worker that wakes late delays the next request instead of
+        bunching it up with this one."""
 
-        async def reserve(conn: psycopg.AsyncConnection[dict[str, Any]]) -> tuple[float, float, float]:
+        async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> tuple[bool, float, float, float]:
             cur = await conn.execute(
                 f"""
-                INSERT INTO host_pace AS p (job_id, host, floor, delay, next_at)
-                VALUES (%(job)s, %(host)s, %(floor)s, %(floor)s, {NOW} + %(floor)s)
+                INSERT INTO host_pace AS p (job_id, host, floor, delay, next_at, taker)
+                VALUES (%(job)s, %(host)s, %(floor)s, %(floor)s, {NOW} + %(floor)s, %(token)s)
                 ON CONFLICT (job_id, host) DO UPDATE SET
                     floor = greatest(p.floor, excluded.floor),
                     delay = greatest(p.delay, excluded.floor),
-                    next_at = greatest(p.next_at, {NOW}) + greatest(p.delay, excluded.floor)
-                RETURNING next_at - delay - {NOW} AS wait, delay, floor
+                    next_at = CASE WHEN p.next_at <= {NOW} THEN {NOW} + greatest(p.delay, excluded.floor)
+                                   ELSE p.next_at END,
+                    taker = CASE WHEN p.next_at <= {NOW} THEN excluded.taker ELSE p.taker END
+                RETURNING taker = %(token)s AS taken, next_at - {NOW} AS wait, delay, floor
                 """,
-                {"job": job_id, "host": host, "floor": floor},
+                {"job": job_id, "host": host, "floor": floor, "token": token},
             )
             row = await cur.fetchone()
             assert row is not None
-            return max(0.0, row["wait"]), row["delay"], row["floor"]
+            return bool(row["taken"]), max(0.0, row["wait"]), row["delay"], row["floor"]
 
-        return await self._run(reserve)
+        return await self._run(take)
 
     async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None:
         """Set the host's interval to `delay`, and let no request start for `wait` seconds."""

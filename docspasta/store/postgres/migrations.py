@@ -193,15 +193,50 @@ CREATE TABLE host_slots (
     granted BOOLEAN NOT NULL DEFAULT false
 );
 CREATE INDEX host_slots_job ON host_slots (job_id, host);
--- when a host's next request may start (min_delay, Crawl-delay, 429/503 back-off), for every worker
+-- when a host's next request may start (min_delay, Crawl-delay, 429/503 back-off), for every
+-- worker: a request takes the turn only once it is due (`taker` says who took it last)
 CREATE TABLE host_pace (
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     host TEXT NOT NULL,
     floor DOUBLE PRECISION NOT NULL,
     delay DOUBLE PRECISION NOT NULL,
     next_at DOUBLE PRECISION NOT NULL,
+    taker TEXT,
     PRIMARY KEY (job_id, host)
 );
+
+-- a request asks for a slot, in one round trip; see store/postgres/limits.py
+CREATE FUNCTION docspasta_take_slot(
+    p_job TEXT, p_host TEXT, p_token TEXT, p_worker TEXT, p_job_cap INT, p_host_cap INT,
+    p_ttl DOUBLE PRECISION, p_wait_ttl DOUBLE PRECISION, p_stale DOUBLE PRECISION
+) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+DECLARE
+    now_s DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
+    mine RECORD;
+    job_n INT;
+    host_n INT;
+    ahead INT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('slots:' || p_job, 0));
+    DELETE FROM host_slots s WHERE s.job_id = p_job AND (s.until < now_s OR NOT EXISTS (
+        SELECT 1 FROM job_workers w WHERE w.job_id = s.job_id AND w.worker = s.worker
+        AND w.heartbeat_at > now_s - p_stale));
+    INSERT INTO host_slots (token, job_id, host, worker, until, waiting_since)
+        VALUES (p_token, p_job, p_host, p_worker, now_s + p_wait_ttl, now_s)
+        ON CONFLICT (token) DO UPDATE SET until = now_s + p_wait_ttl WHERE NOT host_slots.granted;
+    SELECT granted, waiting_since INTO mine FROM host_slots WHERE token = p_token;
+    IF mine.granted THEN
+        RETURN true;
+    END IF;
+    SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE granted AND host = p_host),
+           count(*) FILTER (WHERE NOT granted AND host = p_host AND waiting_since < mine.waiting_since)
+        INTO job_n, host_n, ahead FROM host_slots WHERE job_id = p_job;
+    IF job_n >= p_job_cap OR host_n + ahead >= p_host_cap THEN
+        RETURN false;
+    END IF;
+    UPDATE host_slots SET granted = true, until = now_s + p_ttl WHERE token = p_token;
+    RETURN true;
+END $$;
 """
 
 MIGRATIONS: list[tuple[str, str]] = [

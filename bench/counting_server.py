@@ -44,6 +44,7 @@ class Counting(ThreadingHTTPServer):
                 "requests": len(times),
                 "max_in_flight": self.max_in_flight,
                 "min_gap_ms": round(min(gaps) * 1000, 2) if gaps else None,
+                "p5_gap_ms": round(sorted(gaps)[len(gaps) // 20] * 1000, 2) if gaps else None,
                 "hits": dict(self.hits),
             }
 

@@ -275,3 +275,36 @@ def test_a_worker_cut_off_from_the_database_past_its_lease_stops_committing_and_
     assert job.status == "completed" and job.completed == 60
     assert len({r["url"] for r in rows}) == 60
     assert sum(r["worker"] == "far" for r in rows) == stored_by_far  # nothing from the far side after the cut
+
+
+def test_a_front_end_that_runs_nothing_pauses_resumes_and_cancels_jobs_workers_run(pg_url, synthetic):
+    """The dashboard's runner with run_crawls off: it stores jobs for workers, and its
+    pause, resume and cancel reach the workers through the store."""
+    from docspasta import CrawlSettings
+    from docspasta.crawl.runner import Runner
+
+    front = Runner(pg_url, run_crawls=False)
+    try:
+        with FixtureServer(synthetic, delay=0.3) as server:  # ~6 pages/s: the pause and cancel land mid-crawl
+            settings = CrawlSettings(url=server.url("/docs/index.html"), allow_hosts=server.allow_hosts,
+                                     max_pages=100, per_host_concurrency=2)  # fmt: skip
+            job_id = front.submit(settings)
+            assert open_reader(pg_url).get_job(job_id).status == "pending" and not front.is_running(job_id)
+            busy = worker(pg_url, "w", "--exit-when-idle")
+            wait_until(lambda: len(completed(pg_url, job_id)) >= 5, 120, what="progress")
+            front.pause(job_id)
+            wait_until(lambda: open_reader(pg_url).get_job(job_id).status == "paused", 30, what="the pause")
+            _, stderr = finish(busy, pg_url, timeout=60)  # nothing left to take: it exits
+            assert busy.returncode == 0, stderr
+            paused_at = open_reader(pg_url).get_job(job_id).completed
+            front.resume(job_id)  # back to the workers
+            assert open_reader(pg_url).get_job(job_id).status == "pending"
+            again = worker(pg_url, "w2", "--exit-when-idle")
+            wait_until(lambda: len(completed(pg_url, job_id)) >= paused_at + 5, 120, what="progress after resume")
+            front.cancel(job_id)
+            _, stderr = finish(again, pg_url, timeout=60)
+            assert again.returncode == 0, stderr
+        job = open_reader(pg_url).get_job(job_id)
+        assert job.status == "cancelled" and paused_at + 5 <= job.completed < 100
+    finally:
+        front.stop()

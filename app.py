@@ -11,7 +11,7 @@ from docspasta.ui.config import load_config
 
 st.set_page_config(page_title="docspasta", page_icon="🍝", layout="wide")
 cfg = load_config()
-session.runner(cfg)  # start the background loop now: it resumes crawls a restart interrupted
+session.start(cfg)  # start the background loop now: it resumes crawls a restart interrupted
 session.owner(cfg)
 
 st.title("docspasta")

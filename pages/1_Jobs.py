@@ -7,7 +7,7 @@ from docspasta.ui.config import load_config
 
 st.set_page_config(page_title="docspasta · jobs", page_icon="🍝", layout="wide")
 cfg = load_config()
-session.runner(cfg)
+session.start(cfg)
 
 st.title("Jobs")
 jobs_table.render(cfg)

@@ -7,7 +7,7 @@ from docspasta.ui.config import load_config
 
 st.set_page_config(page_title="docspasta · compare", page_icon="🍝", layout="wide")
 cfg = load_config()
-session.runner(cfg)
+session.start(cfg)
 
 st.title("Compare")
 st.caption("Which settings give the best paste, fastest? Run the same site under 2-4 variants.")

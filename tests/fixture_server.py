@@ -27,11 +27,14 @@ class FixtureServer(LoopbackServer):
         robots: str | None = None,
         robots_status: int = 200,
         host: str = "127.0.0.1",
+        throttle_after: int | None = None,
     ) -> None:
         self.root = root
         self.delay = delay  # seconds added to every response (to make crawls slow enough to kill)
         self.robots = robots  # a robots.txt to serve (with HOST replaced), else 404
         self.robots_status = robots_status
+        self.throttle_after = throttle_after  # answer the request after this many with 429, Retry-After: 2, once
+        self.throttled_at: float | None = None
         self.times: dict[str, list[float]] = {}  # path -> monotonic arrival times
         self.in_flight = 0
         self.max_in_flight = 0  # most requests being answered at once
@@ -99,6 +102,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def _get(self) -> None:
         seen_before = self.server.record_request(self.path)
+        server = self.server
+        if server.throttle_after is not None and server.throttled_at is None:
+            with server.lock:
+                throttle = server.throttled_at is None and len(server.requests) > server.throttle_after
+                if throttle:
+                    server.throttled_at = time.monotonic()
+            if throttle:
+                return self._plain(429, b"slow down", headers=(("Retry-After", "2"),))
         if self.server.delay:
             time.sleep(self.server.delay)
         path = self.path.split("?", 1)[0]
@@ -135,8 +146,12 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._plain(200, gzip.compress(self._with_host(gzip.decompress(data))), "application/gzip")
         return self._plain(200, self._with_host(data), "application/xml")
 
-    def _plain(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+    def _plain(
+        self, status: int, body: bytes, content_type: str = "text/plain", headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

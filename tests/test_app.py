@@ -412,3 +412,17 @@ def test_over_postgresql_the_dashboard_leaves_crawls_to_workers(site, pg_url, mo
         get_runner(pg_url).stop()
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def test_an_unreachable_store_is_a_message_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_DB", "postgresql://nobody:hunter2@127.0.0.1:9/none")
+    monkeypatch.delenv("DOCSPASTA_HOSTED", raising=False)
+    try:
+        for page in (APP, JOBS_PAGE):
+            at = AppTest.from_file(page, default_timeout=30).run()
+            assert not at.exception
+            [error] = [e.value for e in at.error]
+            assert "cannot connect to the database at postgresql://nobody:***@127.0.0.1:9/none" in error
+            assert "hunter2" not in error and "DOCSPASTA_DB" in error
+    finally:
+        st.cache_resource.clear()

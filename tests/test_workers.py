@@ -308,3 +308,19 @@ def test_a_front_end_that_runs_nothing_pauses_resumes_and_cancels_jobs_workers_r
         assert job.status == "cancelled" and paused_at + 5 <= job.completed < 100
     finally:
         front.stop()
+
+
+def test_a_429_s_retry_after_holds_for_every_worker(pg_url, synthetic):
+    with FixtureServer(synthetic, delay=0.05, throttle_after=40) as server:
+        job_id = enqueue(server, pg_url, "--max-pages", "100")
+        procs = [worker(pg_url, name, "--exit-when-idle") for name in ("a", "b")]
+        for proc in procs:
+            _, stderr = finish(proc, pg_url, timeout=180)
+            assert proc.returncode == 0, stderr
+        assert server.throttled_at is not None
+        arrivals = sorted(t for times in server.times.values() for t in times)
+    # requests already on the wire when the 429 went out may still land in the first moments
+    quiet = [round(t - server.throttled_at, 3) for t in arrivals if 0.25 < t - server.throttled_at < 1.9]
+    assert quiet == []  # then neither worker sent the site anything while it asked for quiet
+    job = open_reader(pg_url).get_job(job_id)
+    assert job.completed == 100 and job.failed == 0  # the throttled page was retried after the pause

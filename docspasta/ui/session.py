@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from ..crawl.runner import Runner, get_runner
-from ..errors import JobNotFoundError
+from ..errors import JobNotFoundError, StoreError
 from ..records import JobRecord
 from .config import UIConfig
 
@@ -29,6 +29,20 @@ def runner(cfg: UIConfig) -> Runner:
         _runner.clear()
         handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted, cfg.run_crawls)
     return handle
+
+
+def start(cfg: UIConfig) -> Runner:
+    """The runner, started at the top of every page; a store that cannot be opened (a wrong
+    URL or password, a server that is down) is a message on the page, not a traceback."""
+    try:
+        return runner(cfg)
+    except StoreError as exc:
+        st.error(
+            f"The job store cannot be opened: {exc}. Check the `db` setting (`DOCSPASTA_DB` or the app's "
+            "secrets); nothing stored there is lost, and this page tries again when you reload it."
+        )
+        st.stop()
+        raise  # st.stop() ends the script run; this line is for type checkers
 
 
 def owner(cfg: UIConfig) -> str | None:

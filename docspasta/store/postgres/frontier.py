@@ -114,32 +114,32 @@ def add_links(conn: Conn, job_id: str, links: list[NewLink], *, max_depth: int |
         return 0
     columns = list(zip(*((l.url, l.url_key, l.depth, l.discovered_from, l.found_by, l.status, l.reason, l.score)
                          for l in links), strict=True))  # fmt: skip
-    added = conn.execute(
+    wanted = [l.found_by != FoundBy.ALIAS and l.reason in (None, "depth") for l in links]
+    row = conn.execute(
         f"""
-        INSERT INTO pages (job_id, url, url_key, depth, discovered_from, found_by, status, reason, score, updated_at)
-        SELECT %s, u.url, u.url_key, u.depth, u.discovered_from, u.found_by, u.status, u.reason, u.score, {NOW}
-        FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[],
-                    %s::float8[]) WITH ORDINALITY
-             AS u(url, url_key, depth, discovered_from, found_by, status, reason, score, n)
-        ORDER BY u.n
-        ON CONFLICT (job_id, url_key) DO NOTHING
+        WITH u AS (
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[],
+                                 %s::float8[], %s::bool[]) WITH ORDINALITY
+                AS u(url, url_key, depth, discovered_from, found_by, status, reason, score, wanted, n)
+        ), added AS (
+            INSERT INTO pages (job_id, url, url_key, depth, discovered_from, found_by, status, reason, score,
+                               updated_at)
+            SELECT %s, u.url, u.url_key, u.depth, u.discovered_from, u.found_by, u.status, u.reason, u.score, {NOW}
+            FROM u ORDER BY u.n
+            ON CONFLICT (job_id, url_key) DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM added) AS added,
+               (SELECT coalesce(json_agg(json_build_array(p.url_key, u.depth) ORDER BY u.n), '[]')
+                FROM pages p JOIN u ON p.url_key = u.url_key
+                WHERE p.job_id = %s AND u.wanted AND p.depth > u.depth) AS deeper
         """,
-        [job_id, *(list(c) for c in columns)],
-    ).rowcount
-    wanted = {l.url_key: l.depth for l in links if l.found_by != FoundBy.ALIAS and l.reason in (None, "depth")}
-    for key, depth in _deeper_than(conn, job_id, wanted).items():
+        [*(list(c) for c in columns), wanted, job_id, job_id],
+    ).fetchone()  # one round trip: the rows added, and the known pages these links reach by a shorter path
+    assert row is not None
+    for key, depth in row["deeper"]:
         lower_depth(conn, job_id, key, depth, max_depth)
-    return added
-
-
-def _deeper_than(conn: Conn, job_id: str, wanted: dict[str, int]) -> dict[str, int]:
-    """Of the given keys, those stored with a larger depth than the new one."""
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        "SELECT url_key, depth FROM pages WHERE job_id = %s AND url_key = ANY(%s)", (job_id, list(wanted))
-    ).fetchall()
-    return {r["url_key"]: wanted[r["url_key"]] for r in rows if r["depth"] > wanted[r["url_key"]]}
+    return int(row["added"])
 
 
 def lower_depth(conn: Conn, job_id: str, key: str, depth: int, max_depth: int | None) -> None:

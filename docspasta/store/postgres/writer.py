@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
@@ -386,26 +386,27 @@ class PostgresWriter:
 
     def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         with self.transaction(job_id) as conn:
-            commit_outcomes(_PageWrites(self, conn, job_id), outcomes, max_depth)
+            writes = _PageWrites(self, conn, job_id)
+            commit_outcomes(writes, outcomes, max_depth)
+            writes.flush_events()
 
     def _write_page(self, conn: Conn, job_id: str, o: PageOutcome) -> None:
         columns = page_columns(o)
         assignments = ", ".join(f"{name} = %({name})s" for name in columns)
+        # a completed page's seq is the job's completed count once it is counted (the job's row is
+        # locked, and the counter trigger adds this page after the update)
+        seq = "(SELECT completed + 1 FROM jobs WHERE id = %(job)s)" if o.status == PageStatus.COMPLETED else "seq"
         conn.execute(
             f"UPDATE pages SET {assignments}, lease_until = NULL, lease = NULL, worker = %(worker)s, "
-            f"updated_at = {NOW} WHERE id = %(id)s",
-            {**columns, "worker": self.worker, "id": o.page_id},
+            f"seq = {seq}, updated_at = {NOW} WHERE id = %(id)s",
+            {**columns, "worker": self.worker, "id": o.page_id, "job": job_id},
         )
-        if o.status != PageStatus.COMPLETED:
-            return
-        if o.block_hashes:
+        if o.status == PageStatus.COMPLETED and o.block_hashes:
             conn.execute(
                 "INSERT INTO blocks (job_id, hash, pages) SELECT %s, h, count(*) FROM unnest(%s::text[]) AS h "
                 "GROUP BY h ON CONFLICT (job_id, hash) DO UPDATE SET pages = blocks.pages + excluded.pages",
                 (job_id, list(o.block_hashes)),
             )
-        conn.execute("UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = %s) WHERE id = %s",
-                     (job_id, o.page_id))  # fmt: skip
 
     # -- events -----------------------------------------------------------------------
 
@@ -476,6 +477,7 @@ class _PageWrites:
     writer: PostgresWriter
     conn: Conn
     job_id: str
+    events: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # written once, at the end
 
     def held(self, page_id: int) -> dict[str, Any] | None:
         return self.conn.execute(
@@ -503,7 +505,18 @@ class _PageWrites:
         frontier.record_outlinks(self.conn, self.job_id, page_id, keys)
 
     def event(self, type_: str, url: str | None, payload: dict[str, Any] | None) -> None:
-        _event(self.conn, self.job_id, type_, url, payload)
+        self.events.append((type_, url, json.dumps(payload) if payload else None))
+
+    def flush_events(self) -> None:
+        """The batch's events in one statement, in the order they happened."""
+        if self.events:
+            types, urls, payloads = (list(c) for c in zip(*self.events, strict=True))
+            self.conn.execute(
+                f"INSERT INTO events (job_id, ts, type, url, payload) SELECT %s, {NOW}, t, u, p "
+                "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS e(t, u, p, n) ORDER BY n",
+                (self.job_id, types, urls, payloads),
+            )
+            self.events.clear()
 
 
 def _candidates(conn: Conn, job_id: str, o: PageOutcome) -> Candidates:

@@ -200,9 +200,9 @@ def report(results: list[Result]) -> None:
     for r in results:
         if r.setup.startswith("SQLite"):
             baseline[r.site] = r.pages_per_s
-        ratio = r.pages_per_s / baseline[r.site] if baseline.get(r.site) else 0.0
+        ratio = f"{r.pages_per_s / baseline[r.site]:.2f}x" if baseline.get(r.site) else "—"
         gap = f"{r.min_gap_ms:.1f} ({r.p5_gap_ms:.1f})" if r.min_gap_ms is not None else "—"
-        print(f"| {r.site} | {r.setup} | {r.pages} | {r.wall_s:.1f} | {r.pages_per_s:.1f} | {ratio:.2f}x | "
+        print(f"| {r.site} | {r.setup} | {r.pages} | {r.wall_s:.1f} | {r.pages_per_s:.1f} | {ratio} | "
               f"{r.max_in_flight} | {gap} | {', '.join(map(str, r.peak_rss_mb))} | {r.fetched_twice} |")  # fmt: skip
 
 

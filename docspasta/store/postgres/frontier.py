@@ -19,6 +19,7 @@ from ..claim_order import LEVEL_BARRIER, ORDER_BY, new_lease
 
 NOW = "extract(epoch FROM clock_timestamp())::double precision"  # the database's clock, in epoch seconds
 Conn = psycopg.Connection[dict[str, Any]]  # rows as dicts
+WORKER_STALE_S = 15.0  # a worker silent this long on a job is gone: its pages and slots may be handed out again
 
 
 def lock_job(conn: Conn, job_id: str) -> bool:

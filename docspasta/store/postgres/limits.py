@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ...errors import StoreError, StoreUnavailableError
 from .connect import CONNECT_OPTIONS, configure_async_session, display_url
-from .frontier import NOW
+from .frontier import NOW, WORKER_STALE_S
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,11 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 class PostgresLimits:
-    """The shared per-host state of every job this worker runs, on one async connection."""
+    """The shared per-host state of every job this worker runs, on a small pool of async connections."""
 
-    def __init__(self, url: str, worker: str, *, outage_s: float = 60.0, worker_stale_s: float = 15.0) -> None:
+    def __init__(
+        self, url: str, worker: str, *, outage_s: float = 60.0, worker_stale_s: float = WORKER_STALE_S
+    ) -> None:
         self.url = url
         self.worker = worker
         self.outage_s = outage_s  # how long the database may stay unreachable before calls give up

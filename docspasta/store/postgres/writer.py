@@ -47,10 +47,9 @@ from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier, migrations
 from .connect import connect, display_url
-from .frontier import NOW, Conn
+from .frontier import NOW, WORKER_STALE_S, Conn
 
 HEARTBEAT_STALE_S = 30.0  # a job whose last heartbeat (from any worker) is older has nobody running it
-WORKER_STALE_S = 15.0
 OUTAGE_S = 60.0  # how long a call waits for a lost database before giving up (the default lease)
 RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
 T = TypeVar("T")

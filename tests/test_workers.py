@@ -324,3 +324,21 @@ def test_a_429_s_retry_after_holds_for_every_worker(pg_url, synthetic):
     assert quiet == []  # then neither worker sent the site anything while it asked for quiet
     job = open_reader(pg_url).get_job(job_id)
     assert job.completed == 100 and job.failed == 0  # the throttled page was retried after the pause
+
+
+def test_the_cli_enqueues_lists_and_re_enqueues_jobs_for_workers(pg_url, site):
+    job_id = enqueue(site, pg_url, "--max-pages", "5")
+    listed = subprocess.run([*CLI, "jobs", "--db", pg_url, "--json"], capture_output=True, text=True, timeout=60)
+    assert [(j["job_id"], j["status"]) for j in json.loads(listed.stdout)] == [(job_id, "pending")]
+    cancel = open_writer(pg_url)
+    cancel.request_control(job_id, "cancel")  # nobody ran it yet: cancelled at once
+    cancel.close()
+    assert open_reader(pg_url).get_job(job_id).status == "cancelled"
+    again = subprocess.run([*CLI, "resume", job_id, "--db", pg_url, "--enqueue", "--json"], capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "pending"
+    done = worker(pg_url, "w", "--exit-when-idle")
+    _, stderr = finish(done, pg_url, timeout=120)
+    assert done.returncode == 0, stderr
+    assert open_reader(pg_url).get_job(job_id).status == "completed"

@@ -18,6 +18,7 @@ from ..exports.analytics import (
 )
 from ..records import ACTIVE_JOB_STATUSES, JobStatus, PageStatus
 from ..settings import field_docs
+from ..store import display
 from . import session
 from .config import UIConfig
 
@@ -86,6 +87,9 @@ def _show(cfg: UIConfig, comparison_id: str) -> None:
         st.rerun()
     running = any(job.status in ACTIVE_JOB_STATUSES for _, job in comparison.jobs)
     st.subheader(f"{comparison.start_url} · {comparison.mode}")
+    if running and not cfg.run_crawls:
+        st.caption(f"Crawls run on `docspasta worker` processes (`docspasta worker --db {display(cfg.db)}`); "
+                   "a sequential comparison's variants run one at a time there too.")  # fmt: skip
 
     @st.fragment(run_every=0.5 if running else None)
     def live() -> None:

@@ -342,3 +342,18 @@ def test_the_cli_enqueues_lists_and_re_enqueues_jobs_for_workers(pg_url, site):
     _, stderr = finish(done, pg_url, timeout=120)
     assert done.returncode == 0, stderr
     assert open_reader(pg_url).get_job(job_id).status == "completed"
+
+
+def test_min_delay_spaces_the_requests_of_all_workers_together(pg_url, synthetic):
+    with FixtureServer(synthetic) as server:
+        job_id = enqueue(server, pg_url, "--max-pages", "40", "--delay", "0.05")
+        procs = [worker(pg_url, name, "--exit-when-idle") for name in ("a", "b")]
+        for proc in procs:
+            _, stderr = finish(proc, pg_url, timeout=180)
+            assert proc.returncode == 0, stderr
+        arrivals = sorted(t for times in server.times.values() for t in times)
+    rows = completed(pg_url, job_id)
+    assert len(rows) == 40 and {r["worker"] for r in rows} == {"a", "b"}
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    # 50 ms between turns on the database's clock; what the server records adds its own threads' jitter
+    assert min(gaps) > 0.035, sorted(gaps)[:5]

@@ -91,9 +91,10 @@ class SharedPacer:
     def set_floor(self, host: str, delay: float) -> None:
         self.floors[host] = max(self.min_delay, delay)
 
-    async def wait_turn(self, host: str) -> None:
+    async def wait_turn(self, host: str) -> str | None:
         """Take the host's turn once it is due, asking again after each wait (another
-        worker may take the turn that came due first)."""
+        worker may take the turn that came due first). A host with an interval is held
+        until `sent`: returns the ticket that releases it."""
         token = secrets.token_hex(8)
         while True:
             taken, wait, delay, floor = await self.shared.turn(
@@ -101,8 +102,12 @@ class SharedPacer:
             )
             self.seen[host] = (delay, floor)
             if taken:
-                return
+                return token if delay > 0 else None
             await asyncio.sleep(wait)
+
+    async def sent(self, host: str, ticket: str | None) -> None:
+        if ticket is not None:
+            await self.shared.release_turn(self.job_id, host, ticket)
 
     async def back_off(self, host: str, retry_after: float | None) -> None:
         delay, floor = self.seen.get(host, (self.min_delay, self.min_delay))

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -65,6 +66,23 @@ class FetchedPage:
     body: bytes
     fetch_ms: float
     attempts: int
+
+
+class _OnWire:
+    """Tells the pacer, once, that a request's headers have been written to the socket
+    (httpcore's trace), so a turn held by the request is released from that moment."""
+
+    def __init__(self, pacer: Pacer, host: str, ticket: str | None) -> None:
+        self.pacer, self.host, self.ticket = pacer, host, ticket
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "http11.send_request_headers.complete":
+            await self.done()
+
+    async def done(self) -> None:
+        if self.ticket is not None:
+            ticket, self.ticket = self.ticket, None
+            await self.pacer.sent(self.host, ticket)
 
 
 class Fetcher:
@@ -153,11 +171,11 @@ class Fetcher:
         budget = self._settings.timeout
         for _hop in range(MAX_REDIRECTS + 1):
             host = host_of(current)
-            await self.pacer.wait_turn(host)
+            on_wire = _OnWire(self.pacer, host, await self.pacer.wait_turn(host))
             started = time.monotonic()
             try:
                 async with asyncio.timeout(budget):
-                    location, response, body = await self._request(current, html_only)
+                    location, response, body = await self._request(current, html_only, on_wire)
             except TimeoutError:
                 raise FetchTimeoutError(f"timed out after {self._settings.timeout:g} s") from None
             except HTTPStatusError as exc:
@@ -165,6 +183,8 @@ class Fetcher:
                     retry_after = exc.retry_after if (exc.retry_after or 0) <= MAX_RETRY_AFTER_S else None
                     await self.pacer.back_off(host, retry_after)
                 raise
+            finally:
+                await on_wire.done()  # a request that never reached the wire releases its turn too
             await self.pacer.relax(host)
             budget -= time.monotonic() - started
             if location is None:
@@ -172,10 +192,13 @@ class Fetcher:
             current = await _next_hop(current, location, seen, check_hop)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _request(self, url: str, html_only: bool) -> tuple[str | None, httpx.Response, bytes]:
+    async def _request(
+        self, url: str, html_only: bool, on_wire: _OnWire | None = None
+    ) -> tuple[str | None, httpx.Response, bytes]:
         """One GET: (redirect target or None, response, body)."""
         assert self._client is not None, "use Fetcher as an async context manager"
-        async with self._client.stream("GET", url) as response:
+        extensions = {"trace": on_wire.trace} if on_wire is not None else None
+        async with self._client.stream("GET", url, extensions=extensions) as response:
             if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
                 return response.headers["location"], response, b""
             if response.status_code >= 400:

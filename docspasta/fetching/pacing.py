@@ -33,7 +33,12 @@ class Pacer(Protocol):
     """What the fetcher asks before and after each request to a host."""
 
     def set_floor(self, host: str, delay: float) -> None: ...
-    async def wait_turn(self, host: str) -> None: ...
+    async def wait_turn(self, host: str) -> str | None:
+        """Wait for the host's turn; returns a ticket to hand to `sent`, if the turn is held."""
+
+    async def sent(self, host: str, ticket: str | None) -> None:
+        """The request that took the turn is on the wire (or failed before it got there)."""
+
     async def back_off(self, host: str, retry_after: float | None) -> None: ...
     async def relax(self, host: str) -> None: ...
 
@@ -75,16 +80,32 @@ class HostPacer:
         pace.floor = max(self._min_delay, delay)
         pace.delay = max(pace.delay, pace.floor)
 
-    async def wait_turn(self, host: str) -> None:
-        """Sleep until this request may start; the next may start one interval after it
-        really does. Turns are taken one at a time and the next is counted from the moment
-        this one wakes, not from when it was planned: a wake-up delayed by a busy machine
-        then delays the requests after it instead of letting them bunch up at the server."""
+    async def wait_turn(self, host: str) -> str | None:
+        """Sleep until this request may start. Turns are taken one at a time; while the host
+        has an interval the turn is held until `sent`, and the next one comes one interval
+        after this request's headers are on the wire, not after it was planned or woke: a
+        request delayed by a busy machine then delays the ones after it instead of letting
+        them bunch up at the server."""
         pace = self._pace(host)
-        async with pace.turn:
+        await pace.turn.acquire()
+        try:
             while (wait := pace.next_at - time.monotonic()) > 0:  # a back-off may move it while we sleep
                 await asyncio.sleep(wait)
-            pace.next_at = time.monotonic() + pace.delay
+        except BaseException:
+            pace.turn.release()
+            raise
+        pace.next_at = time.monotonic() + pace.delay
+        if pace.delay <= 0:
+            pace.turn.release()
+            return None
+        return host
+
+    async def sent(self, host: str, ticket: str | None) -> None:
+        """The request holding the host's turn is on the wire: the next turn is one interval away."""
+        if ticket is not None:
+            pace = self._pace(host)
+            pace.next_at = max(pace.next_at, time.monotonic() + pace.delay)
+            pace.turn.release()
 
     async def back_off(self, host: str, retry_after: float | None) -> None:
         """The host answered 429/503: double its interval, and honour Retry-After for every request to it."""

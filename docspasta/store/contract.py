@@ -152,7 +152,10 @@ class SharedLimits(Protocol):
         """The request ended or stopped waiting: its slot or its place in line goes."""
 
     async def turn(self, job_id: str, host: str, floor: float, token: str) -> tuple[bool, float, float, float]:
-        """Take the host's turn if it is due: (taken, seconds until due, the host's interval, its floor)."""
+        """Take the host's turn if it is due: (taken, seconds to wait otherwise, the host's interval, its floor)."""
+
+    async def release_turn(self, job_id: str, host: str, token: str) -> None:
+        """The request holding the host's turn is on the wire: the next turn counts from now."""
 
     async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None: ...
     async def relax(self, job_id: str, host: str, delay: float) -> None: ...

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
 WAIT_TTL_S = 2.0  # a waiter keeps its place in line while it asks at least this often
+HOLD_S = 5.0  # the longest a request may hold a host's turn before it is on the wire
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -97,31 +98,52 @@ class PostgresLimits:
         await self._run(give)
 
     async def turn(self, job_id: str, host: str, floor: float, token: str) -> tuple[bool, float, float, float]:
-        """Take the host's turn if it is due: (taken, seconds until it is due otherwise, the
-        host's interval, its floor). The next turn is counted from this moment, on the
-        database's clock, so a worker that wakes late delays the next request instead of
-        bunching it up with this one."""
+        """Take the host's turn if it is due and nobody holds it: (taken, seconds to wait
+        otherwise, the host's interval, its floor). While the host has an interval, the
+        turn is held until `release_turn` (the request is on the wire): the next turn is
+        counted from then, on the database's clock, so a worker slow to send delays the
+        next request instead of bunching it up with its own."""
 
         async def take(conn: psycopg.AsyncConnection[dict[str, Any]]) -> tuple[bool, float, float, float]:
+            due = f"(p.next_at <= {NOW} AND (p.held_by IS NULL OR p.held_until < {NOW}))"
+            interval = "greatest(p.delay, excluded.floor)"
             cur = await conn.execute(
                 f"""
-                INSERT INTO host_pace AS p (job_id, host, floor, delay, next_at, taker)
-                VALUES (%(job)s, %(host)s, %(floor)s, %(floor)s, {NOW} + %(floor)s, %(token)s)
+                INSERT INTO host_pace AS p (job_id, host, floor, delay, next_at, taker, held_by, held_until)
+                VALUES (%(job)s, %(host)s, %(floor)s, %(floor)s, {NOW} + %(floor)s, %(token)s,
+                        CASE WHEN %(floor)s > 0 THEN %(token)s END, {NOW} + %(hold)s)
                 ON CONFLICT (job_id, host) DO UPDATE SET
                     floor = greatest(p.floor, excluded.floor),
-                    delay = greatest(p.delay, excluded.floor),
-                    next_at = CASE WHEN p.next_at <= {NOW} THEN {NOW} + greatest(p.delay, excluded.floor)
-                                   ELSE p.next_at END,
-                    taker = CASE WHEN p.next_at <= {NOW} THEN excluded.taker ELSE p.taker END
-                RETURNING taker = %(token)s AS taken, next_at - {NOW} AS wait, delay, floor
+                    delay = {interval},
+                    next_at = CASE WHEN {due} THEN {NOW} + {interval} ELSE p.next_at END,
+                    taker = CASE WHEN {due} THEN excluded.taker ELSE p.taker END,
+                    held_by = CASE WHEN {due} THEN (CASE WHEN {interval} > 0 THEN excluded.taker END)
+                                   ELSE p.held_by END,
+                    held_until = CASE WHEN {due} THEN excluded.held_until ELSE p.held_until END
+                RETURNING taker = %(token)s AS taken, delay, floor,
+                    CASE WHEN held_by IS NOT NULL AND held_until > {NOW} THEN greatest(next_at - {NOW}, delay)
+                         ELSE greatest(0, next_at - {NOW}) END AS wait
                 """,
-                {"job": job_id, "host": host, "floor": floor, "token": token},
+                {"job": job_id, "host": host, "floor": floor, "token": token, "hold": HOLD_S},
             )
             row = await cur.fetchone()
             assert row is not None
-            return bool(row["taken"]), max(0.0, row["wait"]), row["delay"], row["floor"]
+            return bool(row["taken"]), row["wait"], row["delay"], row["floor"]
 
         return await self._run(take)
+
+    async def release_turn(self, job_id: str, host: str, token: str) -> None:
+        """The request that holds the host's turn is on the wire (or will never be): the next
+        turn comes one interval from now."""
+
+        async def release(conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+            await conn.execute(
+                f"UPDATE host_pace SET next_at = greatest(next_at, {NOW} + delay), held_by = NULL "
+                "WHERE job_id = %s AND host = %s AND held_by = %s",
+                (job_id, host, token),
+            )
+
+        await self._run(release)
 
     async def back_off(self, job_id: str, host: str, delay: float, wait: float) -> None:
         """Set the host's interval to `delay`, and let no request start for `wait` seconds."""

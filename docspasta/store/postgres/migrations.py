@@ -194,7 +194,8 @@ CREATE TABLE host_slots (
 );
 CREATE INDEX host_slots_job ON host_slots (job_id, host);
 -- when a host's next request may start (min_delay, Crawl-delay, 429/503 back-off), for every
--- worker: a request takes the turn only once it is due (`taker` says who took it last)
+-- worker: a request takes the turn only once it is due (`taker` says who took it last) and,
+-- while the host has an interval, holds it until its bytes are on the wire (`held_by`)
 CREATE TABLE host_pace (
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     host TEXT NOT NULL,
@@ -202,6 +203,8 @@ CREATE TABLE host_pace (
     delay DOUBLE PRECISION NOT NULL,
     next_at DOUBLE PRECISION NOT NULL,
     taker TEXT,
+    held_by TEXT,
+    held_until DOUBLE PRECISION,
     PRIMARY KEY (job_id, host)
 );
 

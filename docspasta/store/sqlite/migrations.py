@@ -237,5 +237,6 @@ def m008_workers(db: Database) -> None:
     db.execute("CREATE INDEX host_slots_job ON host_slots (job_id, host)")
     db.execute(
         "CREATE TABLE host_pace (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, host TEXT NOT NULL, "
-        "floor REAL NOT NULL, delay REAL NOT NULL, next_at REAL NOT NULL, taker TEXT, PRIMARY KEY (job_id, host))"
+        "floor REAL NOT NULL, delay REAL NOT NULL, next_at REAL NOT NULL, taker TEXT, held_by TEXT, held_until REAL, "
+        "PRIMARY KEY (job_id, host))"
     )

@@ -68,6 +68,7 @@ class Result:
     p5_gap_ms: float | None
     peak_rss_mb: list[float]
     fetched_twice: int
+    stored_by: int = 1  # workers that committed pages
 
     @property
     def pages_per_s(self) -> float:
@@ -173,6 +174,7 @@ def run_workers(site: Site, base: str, db: str, n: int, *, kill_at: int | None =
     job = open_reader(db).get_job(job_id)
     setup = f"PostgreSQL, {n} worker{'s' if n > 1 else ''}" + (", one killed (-9) halfway" if kill_at else "")
     result = _result(site, setup, base, job.completed, wall, peaks)
+    result.stored_by = len({r["worker"] for r in open_reader(db).pages(job_id, status="completed")})
     if kill_at is not None:
         rows = open_reader(db).pages(job_id, status="completed")
         hits = server_stats(base)["hits"]
@@ -194,8 +196,9 @@ def _result(site: Site, setup: str, base: str, pages: int, wall: float, peaks: l
 
 def report(results: list[Result]) -> None:
     print("\n| site | setup | pages | wall s | pages/s | vs SQLite | most in flight (limit 8) | "
-          "smallest gap ms (5th pct) | peak RSS per worker MB | pages fetched twice |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+          "smallest gap ms (5th pct) | peak RSS per worker MB | pages fetched twice | "
+          "workers that stored pages |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     baseline: dict[str, float] = {}
     for r in results:
         if r.setup.startswith("SQLite"):
@@ -203,7 +206,8 @@ def report(results: list[Result]) -> None:
         ratio = f"{r.pages_per_s / baseline[r.site]:.2f}x" if baseline.get(r.site) else "—"
         gap = f"{r.min_gap_ms:.1f} ({r.p5_gap_ms:.1f})" if r.min_gap_ms is not None else "—"
         print(f"| {r.site} | {r.setup} | {r.pages} | {r.wall_s:.1f} | {r.pages_per_s:.1f} | {ratio} | "
-              f"{r.max_in_flight} | {gap} | {', '.join(map(str, r.peak_rss_mb))} | {r.fetched_twice} |")  # fmt: skip
+              f"{r.max_in_flight} | {gap} | {', '.join(map(str, r.peak_rss_mb))} | {r.fetched_twice} | "
+              f"{r.stored_by} |")  # fmt: skip
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ from ...records import (
 )
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
-from .. import duplicates
+from .. import duplicates, job_queue
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
@@ -48,6 +48,7 @@ from ..reading_order import OrderItem, reading_order
 from . import frontier, migrations
 from .connect import connect, display_url
 from .frontier import NOW, WORKER_STALE_S, Conn
+from .reads import QmarkConnection
 
 HEARTBEAT_STALE_S = 30.0  # a job whose last heartbeat (from any worker) is older has nobody running it
 OUTAGE_S = 60.0  # how long a call waits for a lost database before giving up (the default lease)
@@ -207,13 +208,7 @@ class PostgresWriter:
     def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
         """Whether this worker, out of pages to claim, finalizes the job (see records.Finalize)."""
         with self.transaction(job_id) as conn:
-            row = conn.execute(
-                "SELECT status, step, completed, "
-                "(SELECT count(*) FROM pages WHERE job_id = %(job)s AND status = 'processing') AS processing, "
-                "(SELECT count(*) FROM pages WHERE job_id = %(job)s AND status = 'pending') AS pending "
-                "FROM jobs WHERE id = %(job)s",
-                {"job": job_id},
-            ).fetchone()
+            row = QmarkConnection(conn).execute(job_queue.FINALIZE_COUNTS, (job_id,) * 3).fetchone()
             assert row is not None
             verdict = finalize_verdict(row, max_pages)
             if verdict == Finalize.YOURS:
@@ -222,32 +217,15 @@ class PostgresWriter:
             return verdict
 
     def take_jobs(self, limit: int) -> list[str]:
-        """Jobs left to workers that a worker may run now, oldest first: pending, running
-        (to join) and interrupted ones; a sequential comparison's next variant only once
-        the one before it has ended."""
+        """Jobs left to workers that a worker may run now, oldest first (job_queue.TAKE_JOBS)."""
         with self.transaction() as conn:
-            rows = conn.execute(
-                """
-                SELECT j.id FROM jobs j LEFT JOIN comparisons c ON c.id = j.comparison_id
-                WHERE j.run_by = 'workers' AND j.status IN ('pending', 'running', 'interrupted')
-                  AND NOT (coalesce(c.mode, '') = 'sequential' AND EXISTS (
-                      SELECT 1 FROM jobs e WHERE e.comparison_id = j.comparison_id
-                        AND (e.created_at, e.id) < (j.created_at, j.id)
-                        AND e.status IN ('pending', 'running', 'interrupted')))
-                ORDER BY j.created_at, j.id LIMIT %s
-                """,
-                (limit,),
-            ).fetchall()
+            rows = QmarkConnection(conn).execute(job_queue.TAKE_JOBS, (limit,)).fetchall()
         return [r["id"] for r in rows]
 
     def enqueue(self, job_id: str) -> None:
         """Leave a job to workers: a paused, interrupted, failed or cancelled one waits for them as `pending`."""
         with self.transaction(job_id) as conn:
-            conn.execute(
-                "UPDATE jobs SET run_by = %s, control = NULL, "
-                "status = CASE WHEN status IN ('running', 'completed') THEN status ELSE 'pending' END WHERE id = %s",
-                (RunBy.WORKERS, job_id),
-            )
+            QmarkConnection(conn).execute(job_queue.ENQUEUE, (job_id,))
             _event(conn, job_id, "job_enqueued", None, None)
 
     def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:

@@ -38,7 +38,7 @@ from ...records import (
 )
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
-from .. import duplicates
+from .. import duplicates, job_queue
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
@@ -241,13 +241,7 @@ class SQLiteWriter:
 
     def try_finalize(self, job_id: str, max_pages: int) -> Finalize:
         with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT status, step, completed, "
-                "(SELECT count(*) FROM pages WHERE job_id = :job AND status = 'processing') AS processing, "
-                "(SELECT count(*) FROM pages WHERE job_id = :job AND status = 'pending') AS pending "
-                "FROM jobs WHERE id = :job",
-                {"job": job_id},
-            ).fetchone()
+            row = conn.execute(job_queue.FINALIZE_COUNTS, (job_id,) * 3).fetchone()
             if row is None:
                 raise JobNotFoundError(job_id)
             verdict = finalize_verdict(row, max_pages)
@@ -258,27 +252,12 @@ class SQLiteWriter:
 
     def take_jobs(self, limit: int) -> list[str]:
         """Jobs left to workers, oldest first (see the PostgreSQL writer; SQLite runs them one process at a time)."""
-        rows = self.conn.execute(
-            """
-            SELECT j.id FROM jobs j LEFT JOIN comparisons c ON c.id = j.comparison_id
-            WHERE j.run_by = 'workers' AND j.status IN ('pending', 'running', 'interrupted')
-              AND NOT (coalesce(c.mode, '') = 'sequential' AND EXISTS (
-                  SELECT 1 FROM jobs e WHERE e.comparison_id = j.comparison_id
-                    AND (e.created_at < j.created_at OR (e.created_at = j.created_at AND e.id < j.id))
-                    AND e.status IN ('pending', 'running', 'interrupted')))
-            ORDER BY j.created_at, j.id LIMIT ?
-            """,
-            (limit,),
-        ).fetchall()
+        rows = self.conn.execute(job_queue.TAKE_JOBS, (limit,)).fetchall()
         return [r["id"] for r in rows]
 
     def enqueue(self, job_id: str) -> None:
         with self.transaction() as conn:
-            updated = conn.execute(
-                "UPDATE jobs SET run_by = ?, control = NULL, "
-                "status = CASE WHEN status IN ('running', 'completed') THEN status ELSE 'pending' END WHERE id = ?",
-                (RunBy.WORKERS, job_id),
-            )
+            updated = conn.execute(job_queue.ENQUEUE, (job_id,))
             if updated.rowcount == 0:
                 raise JobNotFoundError(job_id)
             self._event(conn, job_id, "job_enqueued", None, None)

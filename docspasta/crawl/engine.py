@@ -183,7 +183,6 @@ class _Crawl:
         self.link_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docspasta-links")
         if job.scope_host is not None and job.scope_prefix is not None:
             self.scope = self._scope(job.scope_host, job.scope_prefix)
-        self.completed = job.completed
         self.run_seconds = job.run_seconds
         self._beat_at = time.monotonic()
         s = self.settings
@@ -575,7 +574,6 @@ class _Crawl:
 
     async def _after_commit(self) -> None:
         self.job = await self.store.job(self.job.id)
-        self.completed = self.job.completed
         await self._report(self.job)
 
     async def _beat_every_second(self) -> None:

@@ -18,6 +18,7 @@ from ...errors import StoreError
 from ..location import display as display_url
 
 CONNECT_TIMEOUT_S = 10
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0  # back-off between attempts to reach a lost database
 # a server that vanishes (a partition, a pulled cable) is noticed in about 10 s, not at the
 # kernel's TCP timeout many minutes later: keepalives probe an idle connection, and
 # tcp_user_timeout fails a write the server never acknowledges

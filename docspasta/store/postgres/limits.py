@@ -29,12 +29,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ...errors import StoreError, StoreUnavailableError
-from .connect import CONNECT_OPTIONS, configure_async_session, display_url
+from .connect import CONNECT_OPTIONS, RECONNECT_FIRST_S, RECONNECT_MAX_S, configure_async_session, display_url
 from .frontier import NOW, WORKER_STALE_S
 
 log = logging.getLogger(__name__)
 
-RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
 WAIT_TTL_S = 2.0  # a waiter keeps its place in line while it asks at least this often
 HOLD_S = 5.0  # the longest a request may hold a host's turn before it is on the wire
 

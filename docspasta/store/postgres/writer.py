@@ -46,13 +46,12 @@ from ..duplicates import Candidates, StoredPage
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
 from . import frontier, migrations
-from .connect import connect, display_url
+from .connect import RECONNECT_FIRST_S, RECONNECT_MAX_S, connect, display_url
 from .frontier import NOW, WORKER_STALE_S, Conn
 from .reads import QmarkConnection
 
 HEARTBEAT_STALE_S = 30.0  # a job whose last heartbeat (from any worker) is older has nobody running it
 OUTAGE_S = 60.0  # how long a call waits for a lost database before giving up (the default lease)
-RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.25, 5.0
 T = TypeVar("T")
 log = logging.getLogger(__name__)  # a worker silent this long on a job is gone: its pages may be handed out again
 

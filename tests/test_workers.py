@@ -95,7 +95,7 @@ def page_hits(server: FixtureServer) -> Counter[str]:
 
 
 def test_two_workers_share_an_enqueued_job_each_page_fetched_and_stored_once(pg_url, synthetic):
-    with FixtureServer(synthetic, delay=0.01) as server:
+    with FixtureServer(synthetic, delay=0.1) as server:  # about 4 s: both workers are in before it ends
         job_id = enqueue(server, pg_url, "--max-pages", "120")
         workers = [worker(pg_url, name, "--exit-when-idle") for name in ("a", "b")]
         for proc in workers:
@@ -346,14 +346,15 @@ def test_the_cli_enqueues_lists_and_re_enqueues_jobs_for_workers(pg_url, site):
 
 def test_min_delay_spaces_the_requests_of_all_workers_together(pg_url, synthetic):
     with FixtureServer(synthetic) as server:
-        job_id = enqueue(server, pg_url, "--max-pages", "40", "--delay", "0.05")
+        # 100 pages 50 ms apart: over 5 s, so the second worker is in before the job ends
+        job_id = enqueue(server, pg_url, "--max-pages", "100", "--delay", "0.05")
         procs = [worker(pg_url, name, "--exit-when-idle") for name in ("a", "b")]
         for proc in procs:
             _, stderr = finish(proc, pg_url, timeout=180)
             assert proc.returncode == 0, stderr
         arrivals = sorted(t for times in server.times.values() for t in times)
     rows = completed(pg_url, job_id)
-    assert len(rows) == 40 and {r["worker"] for r in rows} == {"a", "b"}
+    assert len(rows) == 100 and {r["worker"] for r in rows} == {"a", "b"}
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     # 50 ms between turns on the database's clock; what the server records adds its own threads' jitter
     assert min(gaps) > 0.035, sorted(gaps)[:5]

@@ -18,6 +18,12 @@ _EXPORTS = {
     "crawl_async": "api",
     "resume": "api",
     "resume_async": "api",
+    "refresh": "api",
+    "refresh_async": "api",
+    "changes": "api",
+    "ChangeReport": "exports.changes",
+    "NotARefreshError": "errors",
+    "RefreshRefusedError": "errors",
     "DocspastaError": "errors",
     "ExtractionError": "errors",
     "FetchError": "errors",
@@ -32,6 +38,12 @@ _EXPORTS = {
 
 __all__ = [
     "PRESETS",
+    "ChangeReport",
+    "NotARefreshError",
+    "RefreshRefusedError",
+    "changes",
+    "refresh",
+    "refresh_async",
     "CrawlSettings",
     "DocspastaError",
     "ExtractionError",
@@ -63,7 +75,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import JobResult, crawl, crawl_async, resume, resume_async
+    from .api import JobResult, changes, crawl, crawl_async, refresh, refresh_async, resume, resume_async
     from .errors import (
         DocspastaError,
         ExtractionError,
@@ -72,6 +84,9 @@ if TYPE_CHECKING:
         InvalidURLError,
         JobBusyError,
         JobNotFoundError,
+        NotARefreshError,
+        RefreshRefusedError,
         StoreError,
     )
+    from .exports.changes import ChangeReport
     from .settings import PRESETS, CrawlSettings

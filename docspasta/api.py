@@ -16,6 +16,7 @@ from typing import Any
 
 from .crawl.engine import ProgressCallback, run_job
 from .errors import InvalidSettingError
+from .exports.changes import ChangeReport, change_report
 from .exports.export import paste_text
 from .guard import GuardAudience, guard_hint
 from .records import JobRecord, JobStatus
@@ -35,6 +36,7 @@ class JobResult:
     run_seconds: float
     error: str | None
     db: str  # the store it is in, as --db takes it
+    since: str | None = None  # the job this one refreshes
 
     @property
     def pages_per_second(self) -> float:
@@ -60,6 +62,7 @@ class JobResult:
             job.run_seconds,
             job.error + guard_hint(job.error, audience) if job.error else None,
             db,
+            job.since_job,
         )
 
     def paste(self, *, threshold: int | None = None) -> str:
@@ -79,6 +82,7 @@ class JobResult:
             "pages_per_second": round(self.pages_per_second, 2),
             "error": self.error,
             "db": self.db,
+            "since": self.since,
         }
 
 
@@ -102,6 +106,35 @@ async def resume_async(job_id: str, *, db: DbSpec = None, on_progress: ProgressC
     async with open_async_writer(db) as store:
         job = await run_job(store, job_id, on_progress=on_progress)
         return JobResult.of(job, store.location)
+
+
+async def refresh_async(
+    job_id: str,
+    *,
+    db: DbSpec = None,
+    max_pages: int | None = None,
+    conditional: bool | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> JobResult:
+    """Crawl an ended job's site again as a new job with the same settings (a larger
+    `max_pages` if given): pages the server says are unchanged, or sends the same bytes
+    for, are taken over without extracting them; `changes(result.job_id)` says what changed."""
+    async with open_async_writer(db) as store:
+        new_id = await store.create_refresh(job_id, overrides={"max_pages": max_pages, "conditional": conditional})
+        job = await run_job(store, new_id, on_progress=on_progress)
+        return JobResult.of(job, store.location)
+
+
+def refresh(
+    job_id: str, *, db: DbSpec = None, max_pages: int | None = None, conditional: bool | None = None
+) -> JobResult:
+    """Blocking form of `refresh_async`."""
+    return asyncio.run(refresh_async(job_id, db=db, max_pages=max_pages, conditional=conditional))
+
+
+def changes(job_id: str, *, db: DbSpec = None) -> ChangeReport:
+    """What a refresh found changed since the job it refreshes (`.to_dict()` is `docspasta changes --json`)."""
+    return change_report(open_reader(db), job_id)
 
 
 def crawl(url: str, *, db: DbSpec = None, **settings: Any) -> JobResult:

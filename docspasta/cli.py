@@ -12,13 +12,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from .api import JobResult
 from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
+from .exports.changes import CHANGE_FORMATS, change_report, write_changes
 from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
 from .guard import guard_hint
 from .records import JobRecord, JobStatus, JobStep, RunBy
@@ -34,12 +35,14 @@ from .store import (
     open_writer,
     resolve,
 )
+from .urls import normalize
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 FLAGS = cli_flags()  # so errors name what the user typed
 DOCS = field_docs()
+REFRESH_OVERRIDES = ("max_pages", "conditional")  # the settings a refresh may change
 
 db_option = click.option(
     "--db",
@@ -109,16 +112,25 @@ def main() -> None:
     is_flag=True,
     help="Store the job for `docspasta worker` processes to run (PostgreSQL store) and exit at once.",
 )
+@click.option(
+    "--since",
+    metavar="JOB_ID",
+    help="Refresh that earlier crawl of URL (as `docspasta refresh JOB_ID`): its settings, unchanged pages "
+    "taken over; only --max-pages and --no-conditional may change.",
+)
 def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool, enqueue: bool,
-          **options: Any) -> None:  # fmt: skip
+          since: str | None, **options: Any) -> None:  # fmt: skip
     """Crawl URL and store every page's Markdown; print a summary."""
-    if as_json and out == "-":
-        raise BadInput("--json and --out - both write to stdout; choose one")
-    if enqueue:
-        _require_shared_store(db, "--enqueue")
-        if out is not None:
-            raise BadInput("--out needs the finished job; with --enqueue, use docspasta export JOB_ID later")
+    _check_outputs(as_json, out, enqueue, db)
     values: dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != ()}
+    if since is not None:
+        changed = sorted(FLAGS.get(k, k) for k in values if k not in REFRESH_OVERRIDES)
+        if changed:
+            raise BadInput(
+                f"--since {since} crawls with that job's settings; only --max-pages and --no-conditional may "
+                f"change, not {', '.join(changed)}"
+            )
+        _refresh(db, since, values, url=url, out=out, as_json=as_json, quiet=quiet, enqueue=enqueue)
     if "headers" in values:
         values["headers"] = [_parse_header(h) for h in values["headers"]]
     settings = _settings({"url": url, **values})
@@ -149,6 +161,66 @@ def resume(job_id: str, db: str | None, out: str | None, as_json: bool, quiet: b
             _print_enqueued(store.job(job_id), store.location, as_json)
             return
     sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
+
+
+@main.command(name="refresh")
+@click.argument("job_id")
+@setting_options(*REFRESH_OVERRIDES)
+@db_option
+@click.option("--out", "out", metavar="FILE|-", help="Also write the refreshed paste to FILE, or to stdout with '-'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout (as crawl --json).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--enqueue", is_flag=True, help="Leave the refresh to `docspasta worker` processes and exit at once.")
+def refresh_command(job_id: str, db: str | None, out: str | None, as_json: bool, quiet: bool, enqueue: bool,
+                    **options: Any) -> None:  # fmt: skip
+    """Crawl an ended job's site again as a new job with the same settings. Pages the server
+    says are unchanged (304 to If-None-Match / If-Modified-Since) or sends the same bytes for
+    are taken over without extracting them; `docspasta changes NEW_JOB_ID` says what changed."""
+    _check_outputs(as_json, out, enqueue, db)
+    _existing(db)
+    _refresh(db, job_id, {k: v for k, v in options.items() if v is not None}, out=out, as_json=as_json,
+             quiet=quiet, enqueue=enqueue)  # fmt: skip
+
+
+@main.command()
+@click.argument("job_id")
+@db_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CHANGE_FORMATS),
+    default="md",
+    show_default=True,
+    help="md: what changed, for a model to read (changed and added pages in full, removed ones listed); "
+    "jsonl: one page a line with its change, Markdown and unified diff.",
+)
+@click.option("--out", "out", metavar="FILE|-", help="Where to write the export (default: stdout, unless --json).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"since", "added", "changed", "removed", "unchanged"} (URLs; unchanged is a count) on stdout.',
+)
+def changes(job_id: str, db: str | None, fmt: str, out: str | None, as_json: bool) -> None:
+    """What a refresh found changed since the job it refreshes."""
+    reader = _existing(db)
+    if as_json and out == "-":
+        raise BadInput("--json and --out - both write to stdout; choose one")
+    try:
+        report = change_report(reader, job_id)
+        if out is not None or not as_json:
+            _write_changes(out or "-", reader, job_id, fmt)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    counts = report.counts()
+    click.echo(
+        f"since job {report.since}: {counts['added']} added, {counts['changed']} changed, {counts['removed']} removed, "
+        f"{counts['unchanged']} unchanged"
+        + (f", {counts['kept']} kept after a failed fetch" if counts["kept"] else ""),
+        err=True,
+    )
 
 
 @main.command()
@@ -358,6 +430,59 @@ def jobs(db: str | None, as_json: bool) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _check_outputs(as_json: bool, out: str | None, enqueue: bool, db: DbSpec) -> None:
+    if as_json and out == "-":
+        raise BadInput("--json and --out - both write to stdout; choose one")
+    if enqueue:
+        _require_shared_store(db, "--enqueue")
+        if out is not None:
+            raise BadInput("--out needs the finished job; with --enqueue, use docspasta export JOB_ID later")
+
+
+def _refresh(
+    db: DbSpec,
+    since: str,
+    overrides: dict[str, Any],
+    *,
+    url: str | None = None,
+    out: str | None,
+    as_json: bool,
+    quiet: bool,
+    enqueue: bool,
+) -> NoReturn:
+    """Create the refresh (checked: the job exists, has ended, is of `url`), then run it here or leave it to workers."""
+    with _writer(db) as store:
+        _require_job(store, since)
+        if url is not None and normalize(url) != (earlier := store.job(since)).start_url:
+            raise BadInput(f"--since {since} is a crawl of {earlier.start_url}, not of {url}")
+        try:
+            job_id = store.create_refresh(
+                since, overrides=overrides, run_by=RunBy.WORKERS if enqueue else RunBy.CREATOR
+            )
+        except InvalidSettingError as exc:
+            raise BadInput(f"{FLAGS.get(exc.field, exc.field)}: {exc.value!r} is not allowed; "
+                           f"expected {exc.expected}") from None  # fmt: skip
+        except DocspastaError as exc:
+            raise BadInput(str(exc)) from None
+        if enqueue:
+            _print_enqueued(store.job(job_id), store.location, as_json)
+            sys.exit(EXIT_OK)
+    sys.exit(_run(db, job_id, out=out, as_json=as_json, quiet=quiet))
+
+
+def _write_changes(out: str, reader: StoreReader, job_id: str, fmt: str) -> None:
+    if out == "-":
+        sys.stdout.flush()
+        write_changes(sys.stdout.buffer, reader, job_id, fmt)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        with open(out, "wb") as f:
+            write_changes(f, reader, job_id, fmt)
+    except OSError as exc:
+        raise BadInput(f"--out: cannot write {out}: {exc.strerror or exc}") from None
 
 
 def _settings(values: dict[str, Any]) -> CrawlSettings:

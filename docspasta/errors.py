@@ -6,6 +6,8 @@
     ├── StoreError                      the job store cannot do what was asked
     │   ├── JobNotFoundError            no job with that id in this database
     │   ├── JobBusyError                another live process is running that job
+    │   ├── RefreshRefusedError         a job that cannot be refreshed yet (still running)
+    │   ├── NotARefreshError            a change report asked of a job that refreshes nothing
     │   └── StoreUnavailableError       the database stayed unreachable longer than a lease
     ├── FetchError                      one page could not be fetched (recorded, crawl goes on)
     │   ├── FetchTimeoutError           no complete response within the time limit
@@ -69,6 +71,24 @@ class JobBusyError(StoreError):
         self.job_id = job_id
         self.worker = worker
         super().__init__(f"job {job_id} is being run by {worker}; wait for it or cancel it")
+
+
+class RefreshRefusedError(StoreError):
+    def __init__(self, job_id: str, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(
+            f"job {job_id} is {status}: a refresh needs a job that has ended; wait for it, or cancel it first"
+        )
+
+
+class NotARefreshError(StoreError):
+    def __init__(self, job_id: str, detail: str | None = None) -> None:
+        self.job_id = job_id
+        super().__init__(
+            detail
+            or f"job {job_id} is not a refresh, so it has no change report; make one with `docspasta refresh {job_id}`"
+        )
 
 
 class FetchError(DocspastaError):

@@ -82,6 +82,25 @@ class FoundBy(StrEnum):
     ALIAS = "alias"  # a redirect's target, recorded so no later link fetches it again
 
 
+class Reuse(StrEnum):
+    """How a refresh took a page over from the job it refreshes (`pages.reuse`) instead of
+    extracting it again."""
+
+    NOT_MODIFIED = "not-modified"  # the server answered 304 to the stored validators
+    SAME_BYTES = "same-bytes"  # a 200 whose raw body hashes the same as the stored one
+    KEPT = "kept"  # the refresh could not fetch it (a transient error): the earlier page stays
+
+
+class PageChange(StrEnum):
+    """A page's place in a refresh's change report (`docspasta changes`)."""
+
+    ADDED = "added"  # completed now, not completed before
+    CHANGED = "changed"  # completed both times, its Markdown differs
+    UNCHANGED = "unchanged"  # completed both times, the same Markdown
+    REMOVED = "removed"  # completed before; now gone (404/410, redirected away, skipped)
+    KEPT = "kept"  # completed before; the refresh failed transiently, so the earlier page stays
+
+
 class StrategyName(StrEnum):
     """How the frontier is ordered; the store turns each into its claim query."""
 
@@ -119,6 +138,26 @@ class Beat:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """What the job a refresh refreshes holds for a URL: its outcome's status and title, the
+    validators to ask with, and what lets the page be taken over unchanged (the raw body's
+    hash, the links it had)."""
+
+    status: PageStatus
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    final_url: str | None = None
+    title: str | None = None
+    outlinks: builtins.bytes | None = None  # extraction.outlinks.pack(...) of the page's links
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the earlier outcome can be taken over as it is (the page was extracted)."""
+        return self.outlinks is not None and self.status in (PageStatus.COMPLETED, PageStatus.SKIPPED)
+
+
+@dataclass(frozen=True)
 class Claim:
     """A page the frontier handed out, under a lease. `lease` is the claim's token: the
     page's outcome is stored only while the page is still held under it (a fence)."""
@@ -128,6 +167,7 @@ class Claim:
     depth: int
     retries: int
     lease: str | None = None
+    earlier: Earlier | None = None  # in a refresh: what the refreshed job holds for this URL
 
 
 @dataclass(frozen=True)
@@ -180,6 +220,11 @@ class PageOutcome:
     page_kind: PageKind | None = None  # a generated page's kind (index, search, source, print)
     links: list[NewLink] = field(default_factory=list)
     lease: str | None = None  # the claim's token; an outcome whose lease was lost is not stored
+    etag: str | None = None  # the response's validators, sent back when a refresh asks again
+    last_modified: str | None = None
+    body_hash: str | None = None  # of the raw body as fetched: a refresh's "same bytes" test
+    outlinks: builtins.bytes | None = None  # the page's links, packed: what a refresh follows on a 304
+    reuse: Reuse | None = None  # in a refresh: the store takes the earlier outcome over (see Reuse)
 
 
 # -- what the store hands out ---------------------------------------------------------------
@@ -212,6 +257,7 @@ class JobRecord:
     comparison_id: str | None = None
     label: str | None = None
     run_by: RunBy = RunBy.CREATOR
+    since_job: str | None = None  # the job this one refreshes
 
     @property
     def pages_per_second(self) -> float:
@@ -260,3 +306,20 @@ class Comparison:
     mode: str
     created_at: float
     jobs: list[tuple[str, JobRecord]]  # (label, job), oldest crawl first
+
+
+@dataclass(frozen=True)
+class PageChangeRow:
+    """One URL as a refresh and the job it refreshes hold it: what the change report is made of."""
+
+    url: str
+    status: PageStatus | None  # in the refresh (None: not there)
+    reason: str | None
+    http_status: int | None
+    reuse: Reuse | None
+    markdown_hash: str | None
+    was_status: PageStatus | None  # in the earlier job
+    was_markdown_hash: str | None
+    page_id: int | None
+    was_page_id: int | None
+    position: int | None = None  # the refresh's reading order, else the earlier job's

@@ -216,6 +216,13 @@ class CrawlSettings:
         hi=600,
         flag="--extract-timeout",
     )
+    conditional: bool = _f(
+        True,
+        "A refresh asks again with If-None-Match / If-Modified-Since and takes a 304 as unchanged; off, it "
+        "downloads every page (for a server that sends the same ETag for changed content). Unchanged bytes "
+        "are still never extracted twice.",
+        flag="--no-conditional",
+    )
     lease_seconds: float = _f(
         60.0,
         "Seconds a claimed page stays with the process crawling it unless renewed (every second while it "

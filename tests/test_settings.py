@@ -73,6 +73,7 @@ def test_presets_are_valid_settings(name):
 
 def test_public_api_is_pinned():
     assert sorted(docspasta.__all__) == [
+        "ChangeReport",
         "CrawlSettings",
         "DocspastaError",
         "ExtractionError",
@@ -82,13 +83,20 @@ def test_public_api_is_pinned():
         "JobBusyError",
         "JobNotFoundError",
         "JobResult",
+        "NotARefreshError",
         "PRESETS",
+        "RefreshRefusedError",
         "StoreError",
+        "changes",
         "crawl",
         "crawl_async",
+        "refresh",
+        "refresh_async",
         "resume",
         "resume_async",
     ]
+    for name in docspasta.__all__:
+        assert getattr(docspasta, name) is not None
 
 
 def test_api_crawl_rejects_bad_input_before_touching_disk(tmp_path):

@@ -27,6 +27,7 @@ class SitemapReading:
     found: list[tuple[str, float, str]] = field(default_factory=list)  # (loc, priority, sitemap it came from)
     files: int = 0
     unreadable: int = 0
+    lastmod: dict[str, float] = field(default_factory=dict)  # loc -> its sitemap's <lastmod>
 
 
 async def read_sitemaps(
@@ -61,6 +62,7 @@ async def read_sitemaps(
         queue.extend(sitemap.sitemaps)
         room = MAX_SITEMAP_URLS - len(reading.found)
         reading.found.extend((loc, priority, url) for loc, priority in sitemap.urls[:room])
+        reading.lastmod.update(sitemap.lastmod)
     return reading
 
 

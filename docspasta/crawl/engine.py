@@ -38,19 +38,22 @@ from ..errors import (
     ExtractionError,
     FetchError,
     HTTPStatusError,
+    JobNotFoundError,
     KnownTargetError,
     NotHTMLError,
     StoreUnavailableError,
 )
 from ..extraction.extract import ExtractedPage, ExtractInput, decode_html
 from ..extraction.generated import kind_from_url, skip_reason
+from ..extraction.outlinks import Outlinks, unpack
 from ..extraction.pool import ExtractPool
-from ..fetching.fetch import FetchedPage, Fetcher, HopCheck
+from ..fetching.fetch import FetchedPage, Fetcher, HopCheck, Validators
 from ..guard import AddressGuard
 from ..records import (
     Beat,
     Claim,
     Control,
+    Earlier,
     Finalize,
     FoundBy,
     JobRecord,
@@ -61,6 +64,7 @@ from ..records import (
     PageOutcome,
     PageStatus,
     ProcessingMode,
+    Reuse,
     StrategyName,
 )
 from ..store import AsyncWriter
@@ -77,6 +81,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 IDLE_S = 0.25  # how often a worker with nothing to claim looks again while others have pages in flight
 LINKS_OFF_LOOP = 300  # a page with this many links is judged off the event loop
+SITEMAP_NEWS = 1000.0  # added to the score of what a sitemap dates after the crawl a refresh refreshes
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,7 @@ class _Crawl:
             return f"start page failed: {fetched.reason} ({claim.url})"  # each front end adds its own hint
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
-        outcome = await self._extract(claim, fetched)
+        outcome = await self._outcome(claim, fetched, check_hop=None)
         if (target := next((l.url for l in outcome.links if l.found_by == FoundBy.REFRESH), None)) is not None:
             # a start page that refreshes at once is a redirect: the scope follows it, as it follows HTTP ones
             host = host_of(target)
@@ -317,8 +322,9 @@ class _Crawl:
         policy = await self.robots.policy(start_url)
         listed = None if self.settings.ignore_robots else policy.sitemaps  # robots.txt already read: no refetch
         reading = await read_sitemaps(self._fetch_resource, origin, self.scope, listed=listed)
+        news = await self._sitemap_news(reading.lastmod)
         loop = asyncio.get_running_loop()  # up to 50,000 URLs: judged on the link thread, off the loop
-        links = await loop.run_in_executor(self.link_thread, self._sitemap_links, reading.found)
+        links = await loop.run_in_executor(self.link_thread, self._sitemap_links, reading.found, news)
         if reading.files:
             await self.store.add_discovered(
                 self.job.id, links, max_depth=self.settings.max_depth,
@@ -326,7 +332,17 @@ class _Crawl:
                        "in_scope": sum(l.status == PageStatus.PENDING for l in links)},
             )  # fmt: skip
 
-    def _sitemap_links(self, found: list[tuple[str, float, str]]) -> list[NewLink]:
+    async def _sitemap_news(self, lastmod: dict[str, float]) -> frozenset[str]:
+        """In a refresh: the sitemap entries dated after the earlier crawl started, checked first."""
+        if self.job.since_job is None or not lastmod:
+            return frozenset()
+        try:
+            since = (await self.store.job(self.job.since_job)).started_at
+        except JobNotFoundError:
+            return frozenset()
+        return frozenset(loc for loc, when in lastmod.items() if since is None or when > since)
+
+    def _sitemap_links(self, found: list[tuple[str, float, str]], news: frozenset[str] = frozenset()) -> list[NewLink]:
         assert self.scope is not None
         links: dict[str, NewLink] = {}
         for loc, priority, source in found:
@@ -338,7 +354,7 @@ class _Crawl:
                 reason = "depth"
             score = {StrategyName.SITEMAP_FIRST: 10 * priority, StrategyName.BEST_FIRST: score_url(url)}.get(
                 self.strategy, 0.0
-            )
+            ) + (SITEMAP_NEWS if loc in news else 0.0)
             status = PageStatus.PENDING if reason is None else PageStatus.SKIPPED
             key = dedup_key(url)
             links.setdefault(key, NewLink(url, key, 1, source, FoundBy.SITEMAP, status, reason, score))
@@ -407,40 +423,95 @@ class _Crawl:
 
     async def _page(self, claim: Claim) -> PageOutcome:
         assert self.scope is not None
-        fetched = await self._fetch(claim, check_hop=self._check_hop)
+        fetched = await self._fetch(claim, check_hop=self._check_hop, keep_on_failure=True)
         if isinstance(fetched, PageOutcome):
             return fetched
-        return await self._extract(claim, fetched)
+        return await self._outcome(claim, fetched, check_hop=self._check_hop)
 
-    async def _fetch(self, claim: Claim, check_hop: HopCheck | None) -> FetchedPage | PageOutcome:
-        """The fetched page, or the outcome that records why there is none."""
+    async def _fetch(
+        self, claim: Claim, check_hop: HopCheck | None, *, keep_on_failure: bool = False
+    ) -> FetchedPage | PageOutcome:
+        """The fetched page, or the outcome that records why there is none. In a refresh the
+        request is conditional, and with `keep_on_failure` a page the earlier job completed
+        that fails for a passing reason (timeout, 5xx, 429) keeps its earlier outcome."""
         if refused := await self._robots_refusal(claim.url):
             return PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, refused, depth=claim.depth)
         try:
             async with self.limits.slot(host_of(claim.url)):
-                fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
+                fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop, validators=self._validators(claim))
         except (NotHTMLError, KnownTargetError) as exc:
             return PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, exc.reason, depth=claim.depth)
         except FetchError as exc:
-            return PageOutcome(
+            failed = PageOutcome(
                 claim.page_id, claim.url, PageStatus.FAILED, exc.reason, depth=claim.depth, http_status=exc.http_status
             )
+            if keep_on_failure and exc.retryable and claim.earlier and claim.earlier.status == PageStatus.COMPLETED:
+                return replace(failed, reuse=Reuse.KEPT, links=await self._earlier_links(claim, claim.earlier))
+            return failed
         return fetched
+
+    def _validators(self, claim: Claim) -> Validators | None:
+        """What a refresh asks again with: the earlier response's ETag or Last-Modified,
+        when the earlier outcome can be taken over on a 304 (and `conditional` is on)."""
+        earlier = claim.earlier
+        if earlier is None or not earlier.reusable or not self.settings.conditional:
+            return None
+        if not (earlier.etag or earlier.last_modified):
+            return None
+        return Validators(earlier.final_url or claim.url, earlier.etag, earlier.last_modified)
+
+    async def _outcome(self, claim: Claim, fetched: FetchedPage, *, check_hop: HopCheck | None) -> PageOutcome:
+        """A fetched page's outcome: in a refresh, the earlier one when the server says the
+        page did not change (304) or sends the very bytes it sent before; else extracted."""
+        earlier = claim.earlier
+        if earlier is not None and earlier.reusable:
+            if fetched.not_modified:
+                return await self._reused(claim, fetched, earlier, Reuse.NOT_MODIFIED)
+            same_place = fetched.final_url == (earlier.final_url or claim.url)
+            if same_place and earlier.body_hash is not None and fetched.body_hash == earlier.body_hash:
+                return await self._reused(claim, fetched, earlier, Reuse.SAME_BYTES)
+        if fetched.not_modified:  # a 304 with nothing to take over: ask again without validators
+            try:
+                async with self.limits.slot(host_of(claim.url)):
+                    fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
+            except FetchError as exc:
+                return PageOutcome(claim.page_id, claim.url, PageStatus.FAILED, exc.reason, depth=claim.depth,
+                                   http_status=exc.http_status)  # fmt: skip
+        return await self._extract(claim, fetched)
+
+    async def _reused(self, claim: Claim, fetched: FetchedPage, earlier: Earlier, how: Reuse) -> PageOutcome:
+        """The outcome of a page taken over from the earlier job: this fetch's facts and the
+        earlier links (judged again, so scope and depth are today's); the store fills in
+        the rest from the earlier row. Nothing is extracted."""
+        links = await self._earlier_links(claim, earlier)
+        return PageOutcome(status=earlier.status, title=earlier.title, reuse=how, links=links,
+                           **_fetch_facts(claim, fetched))  # fmt: skip
+
+    async def _earlier_links(self, claim: Claim, earlier: Earlier) -> list[NewLink]:
+        """The links the earlier job found on the page, judged again (scope and depth are today's)."""
+        if earlier.outlinks is None:
+            return []
+        found = unpack(earlier.outlinks)
+        classified = await self._classify_links(found.links, found.anchors, claim.depth + 1, claim.url)
+        links, _, _ = self._followed(claim, earlier.final_url or claim.url, found, classified)
+        return links
+
+    def _followed(
+        self, claim: Claim, final_url: str, found: Outlinks, links: list[NewLink]
+    ) -> tuple[list[NewLink], NewLink | None, NewLink | None]:
+        """A page's judged links, with its meta refresh and rel=canonical, which are followed
+        like links (scope, guard, traps, dedup by key): (links, refresh, canonical)."""
+        named = ((FoundBy.REFRESH, found.refresh_url), (FoundBy.CANONICAL, found.canonical_url))
+        followed = {
+            kind: self._classify((url,), ("",), claim.depth + 1, claim.url, kind=kind)[0]
+            for kind, url in named
+            if url not in (None, final_url, claim.url)
+        }
+        return links + list(followed.values()), followed.get(FoundBy.REFRESH), followed.get(FoundBy.CANONICAL)
 
     async def _extract(self, claim: Claim, fetched: FetchedPage) -> PageOutcome:
         final_url = fetched.final_url
-        base: dict[str, Any] = dict(
-            page_id=claim.page_id,
-            url=claim.url,
-            depth=claim.depth,
-            final_url=final_url,
-            final_key=dedup_key(final_url) if final_url != claim.url else None,
-            http_status=fetched.status,
-            content_type=fetched.content_type,
-            fetch_ms=fetched.fetch_ms,
-            bytes=len(fetched.body),
-            retries=fetched.attempts - 1,
-        )
+        base = _fetch_facts(claim, fetched)
         try:
             page: ExtractedPage = await self.pool.extract(
                 ExtractInput(final_url, fetched.body, fetched.charset, self.settings.keep_html),
@@ -448,16 +519,9 @@ class _Crawl:
             )
         except ExtractionError as exc:
             return PageOutcome(status=PageStatus.FAILED, reason=str(exc), **base)
-        links = await self._classify_links(page.links, page.anchors, claim.depth + 1, claim.url)
-        # a prompt meta refresh and rel=canonical are followed like links: scope, guard, traps, dedup by key
-        named = ((FoundBy.REFRESH, page.refresh_url), (FoundBy.CANONICAL, page.canonical_url))
-        followed = {
-            kind: self._classify((url,), ("",), claim.depth + 1, claim.url, kind=kind)[0]
-            for kind, url in named
-            if url not in (None, final_url, claim.url)
-        }
-        links += followed.values()
-        refresh, canonical = followed.get(FoundBy.REFRESH), followed.get(FoundBy.CANONICAL)
+        classified = await self._classify_links(page.links, page.anchors, claim.depth + 1, claim.url)
+        found = Outlinks(page.links, page.anchors, page.refresh_url, page.canonical_url)
+        links, refresh, canonical = self._followed(claim, final_url, found, classified)
         status, reason = PageStatus.SKIPPED, None
         if refresh is not None:
             reason = f"meta refresh to {refresh.url}"
@@ -489,6 +553,7 @@ class _Crawl:
             next_url=page.next_url,
             prev_url=page.prev_url,
             page_kind=PageKind(page.page_kind) if page.page_kind else None,
+            outlinks=page.outlinks,
             **base,
         )
 
@@ -638,6 +703,26 @@ class _Crawl:
 
 
 _STOPPED_BY = {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}
+
+
+def _fetch_facts(claim: Claim, fetched: FetchedPage) -> dict[str, Any]:
+    """What an outcome records of the page's fetch, however its content is had."""
+    final_url = fetched.final_url
+    return dict(
+        page_id=claim.page_id,
+        url=claim.url,
+        depth=claim.depth,
+        final_url=final_url,
+        final_key=dedup_key(final_url) if final_url != claim.url else None,
+        http_status=fetched.status,
+        content_type=fetched.content_type or None,
+        fetch_ms=fetched.fetch_ms,
+        bytes=len(fetched.body),
+        retries=fetched.attempts - 1,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        body_hash=fetched.body_hash,
+    )
 
 
 async def _cancel_all(tasks: dict[asyncio.Task[None], int]) -> None:

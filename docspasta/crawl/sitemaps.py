@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -21,6 +22,7 @@ class Sitemap:
     urls: list[tuple[str, float]] = field(default_factory=list)  # (loc, priority 0-1)
     sitemaps: list[str] = field(default_factory=list)  # nested sitemaps of an index
     error: str | None = None
+    lastmod: dict[str, float] = field(default_factory=dict)  # loc -> its <lastmod>, epoch seconds
 
 
 def robots_sitemaps(text: str) -> list[str]:
@@ -70,7 +72,20 @@ def parse_sitemap(data: bytes) -> Sitemap:
             result.sitemaps.append(loc)
         else:
             result.urls.append((loc, _priority(values.get("priority"))))
+            if (when := _lastmod(values.get("lastmod"))) is not None:
+                result.lastmod[loc] = when
     return result
+
+
+def _lastmod(value: str | None) -> float | None:
+    """A W3C datetime (`2024-05-01`, `2024-05-01T10:00:00+02:00`, `...Z`) as epoch seconds, UTC when unzoned."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _priority(value: str | None) -> float:

@@ -24,6 +24,7 @@ from .fingerprints import block_hashes, line_sketch
 from .generated import PageKind, kind_from_page, source_language
 from .htmltree import Element, class_set, drop, parse, text_of, visible_length
 from .markdown import Fidelity, convert
+from .outlinks import Outlinks, pack
 from .quality import score
 
 MAX_LINKS_PER_PAGE = 2000
@@ -68,6 +69,7 @@ class ExtractedPage:
     next_url: str | None = None  # the "next page" link the generator's navigation gives (reading order)
     prev_url: str | None = None  # its "previous page" link (bridges a chain over a page that is missing)
     page_kind: str | None = None  # a generated page's kind (generated.PageKind), else None
+    outlinks: bytes | None = None  # links, anchors, refresh and canonical URLs, packed (outlinks.pack)
 
     @property
     def has_content(self) -> bool:
@@ -125,6 +127,7 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         next_url=next_url,
         prev_url=prev_url,
         page_kind=kind,
+        outlinks=pack(Outlinks(links, anchors, refresh, canonical)),
     )
 
 

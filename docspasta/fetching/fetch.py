@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -57,15 +58,44 @@ def hop_check(rule: Callable[[str], str | None]) -> HopCheck:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What a refresh asks again with: the validators an earlier response to `url` carried.
+    If-None-Match when there is an ETag (a server then ignores If-Modified-Since, RFC 9110
+    13.1.3), else If-Modified-Since."""
+
+    url: str  # the URL that answered with them (the earlier fetch's final URL)
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        if self.etag:
+            return {"If-None-Match": self.etag}
+        if self.last_modified:
+            return {"If-Modified-Since": self.last_modified}
+        return {}
+
+
+@dataclass(frozen=True)
 class FetchedPage:
     url: str
     final_url: str
-    status: int
+    status: int  # 304 when the validators matched: `body` is empty and the earlier page stands
     content_type: str
     charset: str | None
     body: bytes
     fetch_ms: float
     attempts: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def body_hash(self) -> str | None:
+        """The raw body's hash: a refresh that gets the same bytes does not extract them again."""
+        return None if self.not_modified else hashlib.blake2b(self.body, digest_size=16).hexdigest()
 
 
 class _OnWire:
@@ -126,14 +156,22 @@ class Fetcher:
         if self._client is not None:
             await self._client.aclose()
 
-    async def fetch(self, url: str, *, check_hop: HopCheck | None = None, html_only: bool = True) -> FetchedPage:
+    async def fetch(
+        self,
+        url: str,
+        *,
+        check_hop: HopCheck | None = None,
+        html_only: bool = True,
+        validators: Validators | None = None,
+    ) -> FetchedPage:
         """Fetch one HTML page (or, with html_only=False, any resource such as a sitemap),
-        retrying transient failures; raise FetchError on failure."""
+        retrying transient failures; raise FetchError on failure. With `validators`, the
+        request to their URL is conditional, and a 304 comes back as a page without a body."""
         attempts = self._settings.retries + 1
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
             try:
-                final_url, response, body = await self._follow(url, check_hop, html_only)
+                final_url, response, body = await self._follow(url, check_hop, html_only, validators)
             except FetchError as exc:
                 error = exc
             except httpx.TimeoutException:
@@ -144,6 +182,9 @@ class Fetcher:
                 error = ConnectError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "))
             else:
                 content_type, charset = _parse_content_type(response.headers.get("content-type", ""))
+                etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
+                if response.status_code == 304 and validators is not None:  # a 304 may omit them
+                    etag, last_modified = etag or validators.etag, last_modified or validators.last_modified
                 return FetchedPage(
                     url=url,
                     final_url=final_url,
@@ -153,6 +194,8 @@ class Fetcher:
                     body=body,
                     fetch_ms=(time.perf_counter() - started) * 1000,
                     attempts=attempt,
+                    etag=etag,
+                    last_modified=last_modified,
                 )
             if not error.retryable or attempt == attempts:
                 if attempt > 1:
@@ -162,7 +205,7 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     async def _follow(
-        self, url: str, check_hop: HopCheck | None, html_only: bool = True
+        self, url: str, check_hop: HopCheck | None, html_only: bool = True, validators: Validators | None = None
     ) -> tuple[str, httpx.Response, bytes]:
         """Follow redirects hop by hop. Each hop waits its turn at the pacer first; the
         timeout budget counts network time only, so politeness never times a page out."""
@@ -171,11 +214,12 @@ class Fetcher:
         budget = self._settings.timeout
         for _hop in range(MAX_REDIRECTS + 1):
             host = host_of(current)
+            conditional = validators.headers() if validators is not None and validators.url == current else {}
             on_wire = _OnWire(self.pacer, host, await self.pacer.wait_turn(host))
             started = time.monotonic()
             try:
                 async with asyncio.timeout(budget):
-                    location, response, body = await self._request(current, html_only, on_wire)
+                    location, response, body = await self._request(current, html_only, on_wire, conditional)
             except TimeoutError:
                 raise FetchTimeoutError(f"timed out after {self._settings.timeout:g} s") from None
             except HTTPStatusError as exc:
@@ -193,14 +237,19 @@ class Fetcher:
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
 
     async def _request(
-        self, url: str, html_only: bool, on_wire: _OnWire | None = None
+        self, url: str, html_only: bool, on_wire: _OnWire | None = None, conditional: dict[str, str] | None = None
     ) -> tuple[str | None, httpx.Response, bytes]:
-        """One GET: (redirect target or None, response, body)."""
+        """One GET: (redirect target or None, response, body). A 304 is an answer only to
+        a conditional request (`conditional` holds its headers)."""
         assert self._client is not None, "use Fetcher as an async context manager"
         extensions = {"trace": on_wire.trace} if on_wire is not None else None
-        async with self._client.stream("GET", url, extensions=extensions) as response:
+        async with self._client.stream("GET", url, headers=conditional or None, extensions=extensions) as response:
             if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
                 return response.headers["location"], response, b""
+            if response.status_code == 304:
+                if not conditional:
+                    raise MalformedResponseError("304 Not Modified to a request that asked for no validation")
+                return None, response, b""
             if response.status_code >= 400:
                 raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
             if html_only:

@@ -14,6 +14,7 @@ from ..records import FoundBy, NewLink, PageOutcome, PageStatus
 from . import duplicates
 from .duplicates import Candidates, StoredPage
 from .page_rows import crawlable_keys, lease_lost, links_at_depth, outcome_event
+from .refresh import reused_outcome
 
 
 def worker_name() -> str:
@@ -26,6 +27,9 @@ class PageWrites(Protocol):
 
     def held(self, page_id: int) -> Mapping[str, Any] | None:
         """The page's `status`, `lease`, `depth` and whether its lease has `expired`, as stored now."""
+
+    def earlier(self, page_id: int) -> Mapping[str, Any] | None:
+        """In a refresh: the earlier job's row for the page's URL (refresh.EARLIER_ROW's columns)."""
 
     def candidates(self, o: PageOutcome) -> Candidates: ...
     def add_links(self, links: list[NewLink], max_depth: int | None) -> int: ...
@@ -42,6 +46,8 @@ def commit_outcomes(tx: PageWrites, outcomes: list[PageOutcome], max_depth: int 
         if lease_lost(held, outcome):
             tx.event("page_fenced", outcome.url, {"reason": "lease lost"})
             continue
+        if outcome.reuse is not None:
+            outcome = reused_outcome(outcome, tx.earlier(outcome.page_id))
         outcome = _dedupe(tx, outcome)
         tx.write_page(outcome)
         if outcome.links:  # the page's depth may have been lowered while it was in flight
@@ -56,7 +62,10 @@ def _dedupe(tx: PageWrites, o: PageOutcome) -> PageOutcome:
     """Look up the candidates, let `duplicates.judge` decide, apply its verdict."""
     if o.status != PageStatus.COMPLETED:
         return o
-    verdict = duplicates.judge(o, tx.candidates(o))
+    candidates = tx.candidates(o)
+    if o.reuse is not None:  # taken over: the earlier verdict on its content stands; a redirect is still remembered
+        candidates = Candidates(redirect_target=candidates.redirect_target)
+    verdict = duplicates.judge(o, candidates)
     if verdict.remember_target:
         alias = NewLink(o.final_url or "", o.final_key or "", o.depth, o.url, FoundBy.ALIAS,
                         PageStatus.SKIPPED, duplicates.reason_for_redirect(o.url))  # fmt: skip

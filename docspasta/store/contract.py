@@ -9,6 +9,9 @@ error ever leaves the backend (errors become `StoreError` / `JobNotFoundError` /
 (threaded.py), whose one thread owns the backend's writer, so no SQL runs on the loop.
 
 What a writer guarantees, whatever the backend:
+- a refresh (`create_refresh`) starts from every page the job it refreshes completed; its
+  claims carry what that job holds for each URL (`Claim.earlier`), and an outcome with
+  `reuse` set is filled in from that job's row in the commit's transaction;
 - a URL is stored at most once per job (its dedup key), however many spellings link to it;
 - a claim hands a pending page to one caller under a lease, in the strategy's order
   (BFS: never deeper than the shallowest page pending or in flight); an expired lease
@@ -27,7 +30,7 @@ What a writer guarantees, whatever the backend:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..records import (
@@ -40,6 +43,7 @@ from ..records import (
     JobStatus,
     JobStep,
     NewLink,
+    PageChangeRow,
     PageContent,
     PageDetail,
     PageOutcome,
@@ -65,6 +69,18 @@ class StoreWriter(Protocol):
     def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
         """A new pending job with its start page in the frontier; returns its id. With
         `run_by=WORKERS` it waits for `docspasta worker` processes to take it."""
+
+    def create_refresh(
+        self,
+        since_id: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
+    ) -> str:
+        """A refresh of an ended job (store/refresh.py): its settings, but for `overrides`
+        (`max_pages`, `conditional`); its frontier, the start page and every page the
+        earlier job completed. RefreshRefusedError while that job is pending or running."""
 
     def create_comparison(
         self,
@@ -196,3 +212,7 @@ class StoreReader(Protocol):
     def get_comparison(self, comparison_id: str) -> Comparison: ...
     def completion_times(self, job_id: str) -> list[float]:
         """Seconds from the job's first start to each completed page, in order."""
+
+    def change_rows(self, job_id: str) -> list[PageChangeRow]:
+        """Every URL a refresh or the job it refreshes completed, side by side (exports/changes.py
+        makes the report). NotARefreshError for a job that refreshes nothing."""

@@ -5,6 +5,7 @@ page details, reading positions). The backends then differ only in their SQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from .reading_order import OrderItem, reading_order
 PAGE_COLUMNS = (
     "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
     "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq, "
-    "tokens, extractor, fidelity, duplicate_of, position, page_kind, worker"
+    "tokens, extractor, fidelity, duplicate_of, position, page_kind, worker, reuse, etag, last_modified"
 )
 CONTENT_COLUMNS = (
     "id, url, title, depth, quality, quality_reasons, seq, words, tokens, extractor, fidelity, block_hashes, "
@@ -76,7 +77,18 @@ def page_columns(o: PageOutcome) -> dict[str, Any]:
         "next_url": o.next_url,
         "prev_url": o.prev_url,
         "page_kind": o.page_kind,
+        "etag": o.etag,
+        "last_modified": o.last_modified,
+        "body_hash": o.body_hash,
+        "outlinks": o.outlinks,
+        "reuse": o.reuse,
+        "markdown_hash": markdown_hash(o.markdown) if o.markdown is not None else None,
     }
+
+
+def markdown_hash(markdown: str) -> str:
+    """What a change report compares: a page changed when its Markdown did."""
+    return hashlib.blake2b(markdown.encode(), digest_size=16).hexdigest()
 
 
 def lease_lost(stored: Mapping[str, Any] | None, o: PageOutcome) -> bool:
@@ -131,8 +143,12 @@ def stored_page(row: Mapping[str, Any], status: PageStatus = PageStatus.COMPLETE
 
 
 def outcome_event(o: PageOutcome) -> tuple[str, str, dict[str, Any]]:
-    """The event a committed page leaves: `page_<status>` with its reason, quality and title."""
-    return f"page_{o.status}", o.url, {"reason": o.reason, "quality": o.quality, "title": o.title}
+    """The event a committed page leaves: `page_<status>` with its reason, quality and title
+    (and, in a refresh, how the page was taken over)."""
+    payload = {"reason": o.reason, "quality": o.quality, "title": o.title}
+    if o.reuse is not None:
+        payload["reuse"] = o.reuse
+    return f"page_{o.status}", o.url, payload
 
 
 def finalize_verdict(row: Mapping[str, Any], max_pages: int) -> Finalize:

@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-from ..errors import JobNotFoundError, StoreError
-from ..records import Comparison, JobRecord, JobStatus, PageContent, PageDetail, PageStatus
+from ..errors import JobNotFoundError, NotARefreshError, StoreError
+from ..records import Comparison, JobRecord, JobStatus, PageChangeRow, PageContent, PageDetail, PageStatus
+from . import refresh
 from .page_rows import (
     CONTENT_COLUMNS,
     DETAIL_COLUMNS,
@@ -132,6 +133,25 @@ class SQLReader:
             ).fetchall()
         return Comparison(row["id"], row["start_url"], row["mode"], row["created_at"],
                           [(j["label"] or j["id"], job_record(j)) for j in jobs])  # fmt: skip
+
+    def change_rows(self, job_id: str) -> list[PageChangeRow]:
+        with self._read() as conn:
+            job = conn.execute("SELECT since_job FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if job is None:
+                raise JobNotFoundError(job_id)
+            since = job["since_job"]
+            if since is None:
+                created = conn.execute(
+                    "SELECT payload FROM events WHERE job_id = ? AND type = 'job_created'", (job_id,)
+                ).fetchone()
+                if created is not None and '"since"' in (created["payload"] or ""):
+                    raise NotARefreshError(
+                        job_id,
+                        f"the job that job {job_id} refreshed was deleted, so there is nothing to compare it with",
+                    )
+                raise NotARefreshError(job_id)
+            rows = conn.execute(refresh.CHANGE_ROWS, (since, job_id, since, job_id)).fetchall()
+        return [refresh.change_row(r) for r in rows]
 
     def completion_times(self, job_id: str) -> list[float]:
         """Seconds from the job's first start to each page_completed event, in order."""

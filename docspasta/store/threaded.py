@@ -11,7 +11,7 @@ is opened on that thread too, since SQLite's belongs to the thread that made it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -94,6 +94,16 @@ class AsyncWriter:
         self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR
     ) -> str:
         return await self.call(lambda w: w.create_job(settings, owner=owner, run_by=run_by))
+
+    async def create_refresh(
+        self,
+        since_id: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
+    ) -> str:
+        return await self.call(lambda w: w.create_refresh(since_id, overrides=overrides, owner=owner, run_by=run_by))
 
     async def create_comparison(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
-from ..claim_order import LEVEL_BARRIER, ORDER_BY, new_lease
+from ..claim_order import LEVEL_BARRIER, new_lease, order_by
 
 NOW = "extract(epoch FROM clock_timestamp())::double precision"  # the database's clock, in epoch seconds
 Conn = psycopg.Connection[dict[str, Any]]  # rows as dicts
@@ -28,7 +28,14 @@ def lock_job(conn: Conn, job_id: str) -> bool:
 
 
 def claim(
-    conn: Conn, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, worker: str
+    conn: Conn,
+    job_id: str,
+    limit: int,
+    strategy: StrategyName,
+    lease_seconds: float,
+    worker: str,
+    *,
+    refresh: bool = False,
 ) -> list[Claim]:
     if limit <= 0:
         return []
@@ -37,7 +44,7 @@ def claim(
         level = (
             "AND depth = (SELECT min(depth) FROM pages WHERE job_id = %(job)s AND status IN ('pending', 'processing'))"
         )
-    order = ORDER_BY[strategy]
+    order = order_by(strategy, refresh)
     rows = conn.execute(
         f"""
         WITH picked AS (

@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from ..page_rows import markdown_hash
+
 LOCK_KEY = 0x646F6373  # "docs": the advisory lock taken while migrating
 
 M001_INITIAL = """
@@ -242,10 +244,24 @@ BEGIN
 END $$;
 """
 
+M004_REFRESH = """
+-- refresh: the job a job refreshes; each page's validators, the hashes of its raw body and of
+-- its Markdown, its links (packed), and how a refresh took it over from the earlier job
+ALTER TABLE jobs ADD COLUMN since_job TEXT REFERENCES jobs (id) ON DELETE SET NULL;
+CREATE INDEX jobs_since ON jobs (since_job) WHERE since_job IS NOT NULL;
+ALTER TABLE pages ADD COLUMN etag TEXT;
+ALTER TABLE pages ADD COLUMN last_modified TEXT;
+ALTER TABLE pages ADD COLUMN body_hash TEXT;
+ALTER TABLE pages ADD COLUMN markdown_hash TEXT;
+ALTER TABLE pages ADD COLUMN outlinks BYTEA;
+ALTER TABLE pages ADD COLUMN reuse TEXT CHECK (reuse IN ('not-modified', 'same-bytes', 'kept'));
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_lease_token", M002_LEASE_TOKEN),
     ("m003_workers", M003_WORKERS),
+    ("m004_refresh", M004_REFRESH),
 ]
 
 
@@ -262,6 +278,17 @@ def apply(conn: psycopg.Connection[Any]) -> list[str]:
         for name, sql in MIGRATIONS:
             if name not in done:
                 conn.execute(sql)
+                if name == "m004_refresh":
+                    _markdown_hashes(conn)
                 conn.execute("INSERT INTO docspasta_migrations (name) VALUES (%s)", (name,))
                 applied.append(name)
     return applied
+
+
+def _markdown_hashes(conn: psycopg.Connection[Any]) -> None:
+    """Pages stored before m004 get their Markdown's hash, so a refresh of them can say what changed."""
+    rows = conn.execute("SELECT id, markdown FROM pages WHERE markdown IS NOT NULL").fetchall()
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE pages SET markdown_hash = %s WHERE id = %s", [(markdown_hash(r["markdown"]), r["id"]) for r in rows]
+        )

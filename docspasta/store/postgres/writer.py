@@ -16,7 +16,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ from ...records import (
 )
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
-from .. import duplicates, job_queue
+from .. import duplicates, job_queue, refresh
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
@@ -65,6 +65,7 @@ class PostgresWriter:
         self.url = url
         self.location = display_url(url)
         self.worker = worker or worker_name()
+        self._since_jobs: dict[str, str | None] = {}
         self.conn = connect(url)
         try:
             migrations.apply(self.conn)
@@ -102,17 +103,24 @@ class PostgresWriter:
     # -- jobs -----------------------------------------------------------------------
 
     def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
-        job_id = secrets.token_hex(6)
-        start = normalize(settings.url) or settings.url
         with self.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by) "
-                f"VALUES (%s, {NOW}, %s, %s, %s, %s, %s, %s)",
-                (job_id, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by),
-            )
-            first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
-            frontier.add_links(conn, job_id, [first])
-            _event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
+            return _insert_job(conn, settings, owner, run_by, None)
+
+    def create_refresh(
+        self,
+        since_id: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
+    ) -> str:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status, settings FROM jobs WHERE id = %s", (since_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(since_id)
+            settings = refresh.refresh_settings(since_id, row["status"], row["settings"], overrides or {})
+            job_id = _insert_job(conn, settings, owner, run_by, since_id)
+            QmarkConnection(conn).execute(refresh.SEED_FROM_EARLIER, (job_id, time.time(), since_id))
         return job_id
 
     def create_comparison(
@@ -341,10 +349,27 @@ class PostgresWriter:
         self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
     ) -> list[Claim]:
         with self.transaction(job_id) as conn:
+            since = self._since(conn, job_id)
             frontier.release_expired(conn, job_id, WORKER_STALE_S)
             if max_pages is not None:
                 limit = min(limit, frontier.room(conn, job_id, max_pages))
-            return frontier.claim(conn, job_id, limit, strategy, lease_seconds, self.worker)
+            claims = frontier.claim(
+                conn, job_id, limit, strategy, lease_seconds, self.worker, refresh=since is not None
+            )
+            if since is None or not claims:
+                return claims
+            earlier = refresh.earlier_for_claims(len(claims))
+            rows = QmarkConnection(conn).execute(earlier, (since, *(c.page_id for c in claims))).fetchall()
+            return refresh.attach_earlier(claims, rows)
+
+    def _since(self, conn: Conn, job_id: str) -> str | None:
+        """The job a job refreshes (fixed at its creation, so asked once)."""
+        if job_id not in self._since_jobs:
+            row = conn.execute("SELECT since_job FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            self._since_jobs[job_id] = row["since_job"]
+        return self._since_jobs[job_id]
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction(job_id) as conn:
@@ -353,6 +378,13 @@ class PostgresWriter:
     def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
         with self.transaction(job_id) as conn:
             added = frontier.add_links(conn, job_id, links, max_depth=max_depth)
+            scored = [l for l in links if l.score > 0 and l.status == PageStatus.PENDING]
+            if scored:  # a page already pending takes the higher of its scores (a refresh's sitemap news)
+                conn.execute(
+                    "UPDATE pages p SET score = u.score FROM unnest(%s::text[], %s::float8[]) AS u(k, score) "
+                    "WHERE p.job_id = %s AND p.url_key = u.k AND p.status = 'pending' AND p.score < u.score",
+                    ([l.url_key for l in scored], [l.score for l in scored], job_id),
+                )
             _event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
         return added
 
@@ -362,7 +394,7 @@ class PostgresWriter:
 
     def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         with self.transaction(job_id) as conn:
-            writes = _PageWrites(self, conn, job_id)
+            writes = _PageWrites(self, conn, job_id, self._since(conn, job_id))
             commit_outcomes(writes, outcomes, max_depth)
             writes.flush_events()
 
@@ -430,6 +462,21 @@ for _name, _method in list(vars(PostgresWriter).items()):
         setattr(PostgresWriter, _name, _retrying(_method))
 
 
+def _insert_job(conn: Conn, settings: CrawlSettings, owner: str | None, run_by: RunBy, since: str | None) -> str:
+    job_id = secrets.token_hex(6)
+    start = normalize(settings.url) or settings.url
+    conn.execute(
+        f"INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by, since_job) "
+        f"VALUES (%s, {NOW}, %s, %s, %s, %s, %s, %s, %s)",
+        (job_id, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by, since),
+    )
+    first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
+    frontier.add_links(conn, job_id, [first])
+    payload: dict[str, Any] = {"settings": settings.to_dict()} | ({"since": since} if since else {})
+    _event(conn, job_id, "job_created", start, payload)
+    return job_id
+
+
 def _live_others(conn: Conn, job_id: str, worker: str) -> int:
     """Workers other than `worker` whose heartbeat on this job is fresh."""
     row = conn.execute(
@@ -453,12 +500,21 @@ class _PageWrites:
     writer: PostgresWriter
     conn: Conn
     job_id: str
+    since: str | None
     events: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # written once, at the end
 
     def held(self, page_id: int) -> dict[str, Any] | None:
         return self.conn.execute(
             f"SELECT status, lease, depth, lease_until < {NOW} AS expired FROM pages WHERE id = %s", (page_id,)
         ).fetchone()
+
+    def earlier(self, page_id: int) -> dict[str, Any] | None:
+        if self.since is None:
+            return None
+        row: dict[str, Any] | None = (
+            QmarkConnection(self.conn).execute(refresh.EARLIER_ROW, (self.since, page_id)).fetchone()
+        )
+        return row
 
     def candidates(self, o: PageOutcome) -> Candidates:
         return _candidates(self.conn, self.job_id, o)

@@ -14,11 +14,18 @@ from collections import deque
 from typing import Any
 
 from ...records import Claim, FoundBy, NewLink, PageStatus, StrategyName
-from ..claim_order import LEVEL_BARRIER, ORDER_BY, new_lease
+from ..claim_order import LEVEL_BARRIER, new_lease, order_by
 
 
 def claim(
-    conn: sqlite3.Connection, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, now: float
+    conn: sqlite3.Connection,
+    job_id: str,
+    limit: int,
+    strategy: StrategyName,
+    lease_seconds: float,
+    now: float,
+    *,
+    refresh: bool = False,
 ) -> list[Claim]:
     if limit <= 0:
         return []
@@ -30,22 +37,23 @@ def claim(
         UPDATE pages SET status = 'processing', lease_until = :until, lease = :token, updated_at = :now
         WHERE id IN (
             SELECT id FROM pages WHERE job_id = :job AND status = 'pending' {level}
-            ORDER BY {ORDER_BY[strategy]} LIMIT :limit
+            ORDER BY {order_by(strategy, refresh)} LIMIT :limit
         )
         RETURNING id, url, depth, retries, lease
         """,
         {"job": job_id, "limit": limit, "until": now + lease_seconds, "token": new_lease(), "now": now},
     ).fetchall()
     claims = [Claim(*row) for row in rows]
-    order = {row[0]: i for i, row in enumerate(_ordered_ids(conn, [c.page_id for c in claims], strategy))}
+    ids = [c.page_id for c in claims]
+    order = {row[0]: i for i, row in enumerate(_ordered_ids(conn, ids, order_by(strategy, refresh)))}
     return sorted(claims, key=lambda c: order.get(c.page_id, 0))
 
 
-def _ordered_ids(conn: sqlite3.Connection, ids: list[int], strategy: StrategyName) -> list[tuple[int]]:
+def _ordered_ids(conn: sqlite3.Connection, ids: list[int], order: str) -> list[tuple[int]]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {ORDER_BY[strategy]}", ids).fetchall()
+    return conn.execute(f"SELECT id FROM pages WHERE id IN ({marks}) ORDER BY {order}", ids).fetchall()
 
 
 def room(conn: sqlite3.Connection, job_id: str, max_pages: int) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..page_rows import markdown_hash
+
 
 def _import_sqlite_utils() -> Any:
     """sqlite-utils imports pandas and numpy when they are installed (Streamlit installs both)
@@ -239,4 +241,21 @@ def m008_workers(db: Database) -> None:
         "CREATE TABLE host_pace (job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, host TEXT NOT NULL, "
         "floor REAL NOT NULL, delay REAL NOT NULL, next_at REAL NOT NULL, taker TEXT, held_by TEXT, held_until REAL, "
         "PRIMARY KEY (job_id, host))"
+    )
+
+
+@migrations()
+def m009_refresh(db: Database) -> None:
+    """Refresh: the job a job refreshes; each page's validators (ETag, Last-Modified), the
+    hashes of its raw body and of its Markdown, its links (packed), and how a refresh took
+    it over from the earlier job. Pages stored before get their Markdown hash here."""
+    db.execute("ALTER TABLE jobs ADD COLUMN since_job TEXT REFERENCES jobs (id) ON DELETE SET NULL")
+    db.execute("CREATE INDEX jobs_since ON jobs (since_job) WHERE since_job IS NOT NULL")
+    for column in ("etag", "last_modified", "body_hash", "markdown_hash"):
+        db.execute(f"ALTER TABLE pages ADD COLUMN {column} TEXT")
+    db.execute("ALTER TABLE pages ADD COLUMN outlinks BLOB")
+    db.execute("ALTER TABLE pages ADD COLUMN reuse TEXT CHECK (reuse IN ('not-modified', 'same-bytes', 'kept'))")
+    rows = db.execute("SELECT id, markdown FROM pages WHERE markdown IS NOT NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE pages SET markdown_hash = ? WHERE id = ?", [(markdown_hash(text), page_id) for page_id, text in rows]
     )

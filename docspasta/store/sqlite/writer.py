@@ -16,7 +16,7 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ from ...records import (
 )
 from ...settings import CrawlSettings
 from ...urls import dedup_key, normalize
-from .. import duplicates, job_queue
+from .. import duplicates, job_queue, refresh
 from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
@@ -67,6 +67,7 @@ class SQLiteWriter:
         self.worker = worker or worker_name()
         self.location = str(self.path)
         self.clock = clock  # what leases are measured against (tests pass one they can move)
+        self._since_jobs: dict[str, str | None] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5.0)
@@ -108,18 +109,41 @@ class SQLiteWriter:
     # -- jobs -----------------------------------------------------------------------
 
     def create_job(self, settings: CrawlSettings, *, owner: str | None = None, run_by: RunBy = RunBy.CREATOR) -> str:
+        with self.transaction() as conn:
+            return self._insert_job(conn, settings, owner, run_by, None)
+
+    def create_refresh(
+        self,
+        since_id: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        run_by: RunBy = RunBy.CREATOR,
+    ) -> str:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status, settings FROM jobs WHERE id = ?", (since_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(since_id)
+            settings = refresh.refresh_settings(since_id, row["status"], row["settings"], overrides or {})
+            job_id = self._insert_job(conn, settings, owner, run_by, since_id)
+            conn.execute(refresh.SEED_FROM_EARLIER, (job_id, time.time(), since_id))
+        return job_id
+
+    def _insert_job(
+        self, conn: sqlite3.Connection, settings: CrawlSettings, owner: str | None, run_by: RunBy, since: str | None
+    ) -> str:
         job_id = secrets.token_hex(6)
         start = normalize(settings.url) or settings.url
         now = time.time()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, now, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by),
-            )
-            first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
-            frontier.add_links(conn, job_id, [first], now)
-            self._event(conn, job_id, "job_created", start, {"settings": settings.to_dict()})
+        conn.execute(
+            "INSERT INTO jobs (id, created_at, status, step, start_url, settings, owner, run_by, since_job) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, now, JobStatus.PENDING, JobStep.DISCOVERY, start, settings.to_json(), owner, run_by, since),
+        )
+        first = NewLink(start, dedup_key(start), 0, None, FoundBy.START, PageStatus.PENDING)
+        frontier.add_links(conn, job_id, [first], now)
+        payload: dict[str, Any] = {"settings": settings.to_dict()} | ({"since": since} if since else {})
+        self._event(conn, job_id, "job_created", start, payload)
         return job_id
 
     def create_comparison(
@@ -326,12 +350,26 @@ class SQLiteWriter:
     def claim(
         self, job_id: str, limit: int, strategy: StrategyName, lease_seconds: float, *, max_pages: int | None = None
     ) -> list[Claim]:
+        since = self._since(job_id)
         with self.transaction() as conn:
             now = self.clock()
             frontier.release_expired(conn, job_id, now)
             if max_pages is not None:
                 limit = min(limit, frontier.room(conn, job_id, max_pages))
-            return frontier.claim(conn, job_id, limit, strategy, lease_seconds, now)
+            claims = frontier.claim(conn, job_id, limit, strategy, lease_seconds, now, refresh=since is not None)
+            if since is None or not claims:
+                return claims
+            rows = conn.execute(refresh.earlier_for_claims(len(claims)), (since, *(c.page_id for c in claims)))
+            return refresh.attach_earlier(claims, rows.fetchall())
+
+    def _since(self, job_id: str) -> str | None:
+        """The job a job refreshes (fixed at its creation, so asked once)."""
+        if job_id not in self._since_jobs:
+            row = self.conn.execute("SELECT since_job FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(job_id)
+            self._since_jobs[job_id] = row[0]
+        return self._since_jobs[job_id]
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction() as conn:
@@ -341,6 +379,14 @@ class SQLiteWriter:
         """Add URLs found outside pages (sitemaps) with the event that says where from."""
         with self.transaction() as conn:
             added = frontier.add_links(conn, job_id, links, time.time(), max_depth=max_depth)
+            conn.executemany(  # a page already pending takes the higher of its scores (a refresh's sitemap news)
+                "UPDATE pages SET score = ? WHERE job_id = ? AND url_key = ? AND status = 'pending' AND score < ?",
+                [
+                    (l.score, job_id, l.url_key, l.score)
+                    for l in links
+                    if l.score > 0 and l.status == PageStatus.PENDING
+                ],
+            )
             self._event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
         return added
 
@@ -351,7 +397,7 @@ class SQLiteWriter:
     def commit_batch(self, job_id: str, outcomes: list[PageOutcome], *, max_depth: int | None = None) -> None:
         """Write a batch — pages, their links, events, counters — in one transaction."""
         with self.transaction() as conn:
-            commit_outcomes(_PageWrites(self, conn, job_id, time.time()), outcomes, max_depth)
+            commit_outcomes(_PageWrites(self, conn, job_id, time.time(), self._since(job_id)), outcomes, max_depth)
 
     def _write_page(self, conn: sqlite3.Connection, job_id: str, o: PageOutcome, now: float) -> None:
         completed = o.status == PageStatus.COMPLETED
@@ -397,12 +443,19 @@ class _PageWrites:
     conn: sqlite3.Connection
     job_id: str
     now: float
+    since: str | None
 
     def held(self, page_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(
             "SELECT status, lease, depth, lease_until < ? AS expired FROM pages WHERE id = ?",
             (self.writer.clock(), page_id),
         ).fetchone()
+        return dict(row) if row else None
+
+    def earlier(self, page_id: int) -> dict[str, Any] | None:
+        if self.since is None:
+            return None
+        row = self.conn.execute(refresh.EARLIER_ROW, (self.since, page_id)).fetchone()
         return dict(row) if row else None
 
     def candidates(self, o: PageOutcome) -> Candidates:

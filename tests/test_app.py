@@ -426,3 +426,64 @@ def test_an_unreachable_store_is_a_message_not_a_traceback(monkeypatch):
             assert "hunter2" not in error and "DOCSPASTA_DB" in error
     finally:
         st.cache_resource.clear()
+
+
+def test_refresh_from_the_job_view_and_the_jobs_page_shows_what_changed(app_db):
+    from changing_site import ChangingSite, Page, prose
+
+    import docspasta
+
+    with ChangingSite() as changing:
+        changing.put("/docs/a.html", Page("A", prose("a")))
+        changing.put("/docs/b.html", Page("B", prose("b")))
+        changing.put("/docs/index.html", Page("Home", prose("home"), links=("/docs/a.html", "/docs/b.html")))
+        first = docspasta.crawl(changing.url("/docs/index.html"), db=app_db, allow_hosts=changing.allow_hosts,
+                                timeout=1.0, retries=0).job_id  # fmt: skip
+        changing.edit("/docs/a.html", text=prose("a, edited"))
+        changing.remove("/docs/b.html")
+
+        at = new_app(job=first)
+        assert not _has(at, "cv_table")  # a first crawl has no changes view
+        at.button(key="jv_refresh").click().run()
+        second = at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
+        assert second != first and open_reader(app_db).get_job(second).since_job == first
+        wait_done(app_db, second)
+        at.run()
+        assert not at.exception
+        metrics = {m.label: m.value for m in at.metric}
+        assert (metrics["Changed"], metrics["Removed"], metrics["Added"], metrics["Unchanged"]) == ("1", "1", "0", "1")
+        table = frame_with(at, "change")
+        assert dict(zip(table["url"], table["change"], strict=True)) == {
+            changing.url("/docs/a.html"): "Changed",
+            changing.url("/docs/b.html"): "Removed",
+        }
+        at.selectbox(key="cv_pick").set_value(changing.url("/docs/a.html")).run()
+        diff = next(c.value for c in at.code if c.language == "diff")
+        assert "+The a, edited section explains step 1" in diff
+        assert any(b.label.startswith("Download what changed") for b in at.get("download_button"))
+
+        page = new_app().switch_page("pages/1_Jobs.py").run()
+        page.selectbox(key="jobs_pick").set_value(second).run()
+        page.button(key="jobs_refresh").click().run()  # starts it and opens it on the home page
+        assert not page.exception
+        third = next(j for j in open_reader(app_db).list_jobs() if j.since_job == second)
+        assert page.session_state["job_id"] == third.id  # AppTest does not follow switch_page: open it by link
+        wait_done(app_db, third.id)
+        view = new_app(job=third.id)
+        assert any("Nothing changed since the earlier crawl" in s.value for s in view.success)
+
+
+def test_a_hosted_dashboard_will_not_refresh_a_job_that_opened_the_address_guard(site, app_db, monkeypatch):
+    import docspasta
+
+    first = docspasta.crawl(site.url("/docs/guide/index.html"), db=app_db, allow_hosts=site.allow_hosts,
+                            timeout=1.0, retries=0).job_id  # fmt: skip
+    with open_writer(app_db) as store:  # as a hosted visitor's own job
+        store.conn.execute("UPDATE jobs SET owner = 'visitor' WHERE id = ?", (first,))
+        store.conn.commit()
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    at = new_app(job=first, owner="visitor")
+    at.button(key="jv_refresh").click().run()
+    assert any(f"Cannot refresh job {first}" in e.value and "private and local addresses stay closed" in e.value
+               for e in at.error)  # fmt: skip
+    assert [j.id for j in open_reader(app_db).list_jobs()] == [first]

@@ -12,6 +12,7 @@ from docspasta.errors import (
     ConnectError,
     FetchTimeoutError,
     HTTPStatusError,
+    MalformedResponseError,
     NotHTMLError,
     RedirectError,
     ResponseTooLargeError,
@@ -140,3 +141,36 @@ async def test_user_agent_and_extra_headers_are_sent():
     async with fetcher(handler, user_agent="my-bot/1.0", headers=(("X-Docs", "1"),)) as f:
         await f.fetch("https://x.org/")
     assert got["user-agent"] == "my-bot/1.0" and got["x-docs"] == "1"
+
+
+async def test_validators_go_only_to_their_url_and_a_304_keeps_them():
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def handler(request):
+        seen.append((request.url.path, request.headers.get("if-none-match"), request.headers.get("if-modified-since")))
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "/new"})
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304)  # without the ETag: the stored one stands
+        return html_response()
+
+    from docspasta.fetching.fetch import Validators
+
+    validators = Validators("https://x.org/new", etag='"v1"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
+    assert validators.headers() == {"If-None-Match": '"v1"'}  # with an ETag, never If-Modified-Since
+    assert Validators("u", last_modified="Mon, 01 Jan 2024 00:00:00 GMT").headers() == {
+        "If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"
+    }
+    async with fetcher(handler) as f:
+        page = await f.fetch("https://x.org/old", validators=validators)
+        fresh = await f.fetch("https://x.org/new")
+    assert seen == [("/old", None, None), ("/new", '"v1"', None), ("/new", None, None)]
+    assert page.not_modified and page.body == b"" and page.body_hash is None
+    assert (page.etag, page.last_modified) == ('"v1"', "Mon, 01 Jan 2024 00:00:00 GMT")
+    assert fresh.status == 200 and fresh.body_hash is not None and len(fresh.body_hash) == 32
+
+
+async def test_a_304_to_a_request_that_asked_for_no_validation_is_an_error():
+    async with fetcher(lambda r: httpx.Response(304), retries=0) as f:
+        with pytest.raises(MalformedResponseError, match="304 Not Modified to a request that asked for no validation"):
+            await f.fetch("https://x.org/page")

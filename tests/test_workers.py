@@ -358,3 +358,29 @@ def test_min_delay_spaces_the_requests_of_all_workers_together(pg_url, synthetic
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     # 50 ms between turns on the database's clock; what the server records adds its own threads' jitter
     assert min(gaps) > 0.035, sorted(gaps)[:5]
+
+
+def test_workers_run_an_enqueued_refresh_and_take_every_unchanged_page_over(pg_url, synthetic):
+    with FixtureServer(synthetic) as server:
+        first = enqueue(server, pg_url, "--max-pages", "60")
+        _, stderr = finish(worker(pg_url, "w0", "--exit-when-idle"), pg_url, timeout=120)
+        assert open_reader(pg_url).get_job(first).status == "completed", stderr
+        server.requests.clear()
+        server.hits.clear()
+        queued = subprocess.run([*CLI, "refresh", first, "--db", pg_url, "--enqueue", "--json"], capture_output=True,
+                                text=True, timeout=60)  # fmt: skip
+        assert queued.returncode == 0, queued.stderr
+        summary = json.loads(queued.stdout)
+        assert summary["status"] == "pending" and summary["since"] == first
+        workers = [worker(pg_url, f"r{i}", "--exit-when-idle") for i in range(2)]
+        for proc in workers:
+            finish(proc, pg_url, timeout=120)
+        job = open_reader(pg_url).get_job(summary["job_id"])
+        assert job.status == "completed" and job.completed == 60
+        pages = completed(pg_url, job.id)
+        assert {p["reuse"] for p in pages} == {"not-modified"}  # Python's server: If-Modified-Since, a 304 each
+        assert {p["worker"] for p in pages} <= {"r0", "r1"}  # 60 quick 304s: one may finish before the other joins
+        assert max(page_hits(server).values()) == 1  # no page asked for twice
+        report = subprocess.run([*CLI, "changes", job.id, "--db", pg_url, "--json"], capture_output=True, text=True,
+                                timeout=60)  # fmt: skip
+        assert json.loads(report.stdout)["unchanged"] == 60 and json.loads(report.stdout)["changed"] == []

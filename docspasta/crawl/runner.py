@@ -84,6 +84,11 @@ class Runner:
             self._check_guard(settings)
         return self._call(self._submit_comparison(built, mode, owner))
 
+    def refresh(self, job_id: str, *, owner: str | None = None) -> str:
+        """Store a refresh of an ended job (its settings, its pages to ask about again) and
+        start it; returns the new job's id at once. RefreshRefusedError while the job runs."""
+        return self._call(self._refresh(job_id, owner))
+
     def preview_scope(self, settings: CrawlSettings, *, link_depth: int = 1, timeout: float = 120) -> ScopePreview:
         """Discover URLs and judge them against the scope, without crawling (the UI never fetches)."""
         self._check_guard(settings)
@@ -164,6 +169,13 @@ class Runner:
         job_id = await self.store.create_job(settings, owner=owner, run_by=self.run_by)
         self._start(job_id)
         return job_id
+
+    async def _refresh(self, job_id: str, owner: str | None) -> str:
+        earlier = await self.store.job(job_id)
+        self._check_guard(earlier.settings)  # a job the CLI let into private addresses stays closed here
+        new_id = await self.store.create_refresh(job_id, owner=owner, run_by=self.run_by)
+        self._start(new_id)
+        return new_id
 
     async def _submit_comparison(self, built: list, mode: str, owner: str | None) -> str:
         comparison_id, job_ids = await self.store.create_comparison(

@@ -30,6 +30,7 @@ PAGE_SCHEMA = {
     "seq": pl.Int64,
     "position": pl.Int64,
     "page_kind": pl.String,
+    "reuse": pl.String,
 }
 
 

@@ -23,10 +23,15 @@ from ..exports.export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResu
 from ..guard import guard_hint
 from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord, JobStatus, PageStatus, RunBy
 from ..store import display, open_reader
-from . import session
+from . import changes_view, session
 from .config import UIConfig
 
 POLL_S = 0.5
+REFRESH_HELP = (
+    "Crawl the site again as a new job with these settings. Pages the server says are unchanged "
+    "(ETag, Last-Modified) or sends the same bytes for are taken over without extracting them; "
+    "the new job shows what was added, changed and removed."
+)
 MAX_COPYABLE_CHARS = 2_000_000
 
 
@@ -39,10 +44,16 @@ def render(cfg: UIConfig, job_id: str) -> None:
             session.open_job(None)
             st.rerun()
         return
-    if st.button("New crawl", key="jv_new"):
+    new, again = st.columns([1, 8])
+    if new.button("New crawl", key="jv_new"):
         session.open_job(None)
         st.rerun()
+    refreshable = job.status not in ACTIVE_JOB_STATUSES and job.scope_host
+    if refreshable and again.button("Refresh", key="jv_refresh", help=REFRESH_HELP) and session.refresh(cfg, job.id):
+        st.rerun()
     _live(cfg, job.id, was_active=job.status in ACTIVE_JOB_STATUSES)
+    if job.since_job:
+        changes_view.render(cfg, job)
     _inspect(cfg, job)
     if job.completed:
         _result(cfg, job)
@@ -164,7 +175,18 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
             | pl.col("title").fill_null("").str.to_lowercase().str.contains(needle, literal=True)
         )
     st.dataframe(
-        shown.select("url", "title", "depth", "status", "quality", "words", "tokens", "fetch_ms", "reason"),
+        shown.select(
+            "url",
+            "title",
+            "depth",
+            "status",
+            "quality",
+            "words",
+            "tokens",
+            "fetch_ms",
+            "reason",
+            *(["reuse"] if job.since_job else []),
+        ),  # fmt: skip
         hide_index=True,
         width="stretch",
         key="jv_pages",

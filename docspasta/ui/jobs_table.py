@@ -11,7 +11,7 @@ from ..errors import DocspastaError
 from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord
 from . import session
 from .config import UIConfig
-from .job_view import cached_export
+from .job_view import REFRESH_HELP, cached_export
 
 
 def render(cfg: UIConfig) -> None:
@@ -32,7 +32,7 @@ def render(cfg: UIConfig) -> None:
         "Job", list(by_id), key="jobs_pick", format_func=lambda i: f"{i} · {by_id[i].status} · {by_id[i].start_url}"
     )
     job = by_id[job_id]
-    cols = st.columns(4)
+    cols = st.columns(5)
     if cols[0].button("Open", key="jobs_open", type="primary"):
         session.open_job(job.id)
         st.switch_page("app.py")
@@ -49,6 +49,13 @@ def render(cfg: UIConfig) -> None:
     if job.status in RESUMABLE_JOB_STATUSES and job.scope_host:
         cols[2].button("Resume", key="jobs_resume", on_click=_resume, args=(cfg, job.id))
     cols[3].button("Delete", key="jobs_delete", on_click=_delete, args=(cfg, job))
+    refreshable = job.status not in ACTIVE_JOB_STATUSES and job.scope_host
+    if (
+        refreshable
+        and cols[4].button("Refresh", key="jobs_refresh", help=REFRESH_HELP)
+        and session.refresh(cfg, job.id)
+    ):
+        st.switch_page("app.py")
 
 
 def _frame(jobs: list[JobRecord]) -> pl.DataFrame:
@@ -66,6 +73,7 @@ def _frame(jobs: list[JobRecord]) -> pl.DataFrame:
             "pages/s": [round(j.pages_per_second, 1) for j in jobs],
             "duration s": [round(j.run_seconds, 1) for j in jobs],
             "created": [dt.datetime.fromtimestamp(j.created_at).strftime("%Y-%m-%d %H:%M") for j in jobs],
+            "refreshes": [j.since_job or "" for j in jobs],
         }
     )
 

@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from ..crawl.runner import Runner, get_runner
-from ..errors import JobNotFoundError, StoreError
+from ..errors import DocspastaError, JobNotFoundError, StoreError
 from ..records import JobRecord
 from .config import UIConfig
 
@@ -68,6 +68,18 @@ def open_job(job_id: str | None) -> None:
         st.query_params["job"] = job_id
     else:
         st.query_params.pop("job", None)
+
+
+def refresh(cfg: UIConfig, job_id: str) -> str | None:
+    """Start a refresh of the job and make it the open one; a refusal (the job still runs,
+    a hosted dashboard's closed address guard) is a message on the page, and None."""
+    try:
+        new_id = runner(cfg).refresh(job_id, owner=owner(cfg))
+    except DocspastaError as exc:
+        st.error(f"Cannot refresh job {job_id}: {exc}")
+        return None
+    open_job(new_id)
+    return new_id
 
 
 def load_job(cfg: UIConfig, job_id: str) -> JobRecord:

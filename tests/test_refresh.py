@@ -239,7 +239,7 @@ def test_refreshing_a_running_unknown_or_non_refresh_job_is_refused_clearly(chan
     second = refresh(changing, any_db, first)
     with open_writer(any_db) as store:
         store.delete_job(first)
-    with pytest.raises(NotARefreshError, match="was deleted"):
+    with pytest.raises(NotARefreshError, match=f"job {first}, which job {second} refreshed, was deleted"):
         change_report(open_reader(any_db), second)
     assert open_reader(any_db).get_job(second).completed == 2  # what the refresh stored stays
 

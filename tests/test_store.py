@@ -96,6 +96,31 @@ def test_migrations_are_idempotent(db_path):
                      "m006_reading_order", "m007_lease_token", "m008_workers", "m009_refresh"]  # fmt: skip
 
 
+def test_a_store_made_before_refreshes_gets_markdown_hashes_and_its_jobs_refresh(db_path):
+    """A database written before m009 (no Markdown hashes, no validators): the migration hashes
+    the stored Markdown, so a refresh of an old job can say what changed."""
+    import sqlite3
+
+    from docspasta.store.page_rows import markdown_hash
+    from docspasta.store.sqlite.migrations import Database, migrations
+
+    conn = sqlite3.connect(db_path)
+    migrations.apply(Database(conn), stop_before="m009_refresh")
+    conn.execute("INSERT INTO jobs (id, created_at, status, start_url, settings) VALUES ('old', 0, 'completed', "
+                 "'https://x.org/docs/', ?)", (CrawlSettings(url="https://x.org/docs/").to_json(),))  # fmt: skip
+    conn.executemany(
+        "INSERT INTO pages (job_id, url, url_key, depth, status, markdown) VALUES ('old', ?, ?, 0, 'completed', ?)",
+        [(f"https://x.org/docs/{i}", f"x.org/docs/{i}", f"# Page {i}") for i in range(1200)],
+    )
+    conn.commit()
+    conn.close()
+    with SQLiteWriter(db_path) as store:
+        hashes = dict(store.conn.execute("SELECT markdown, markdown_hash FROM pages").fetchall())
+        assert len(hashes) == 1200 and all(h == markdown_hash(m) for m, h in hashes.items())
+        refresh = store.create_refresh("old")
+        assert store.job(refresh).since_job == "old" and store.job(refresh).queued == 1201  # and the start page
+
+
 def test_claims_follow_bfs_levels_and_respect_the_limit(store, job):
     add(store, job, link("https://x.org/docs/b", 2), link("https://x.org/docs/a", 1), link("https://x.org/docs/c", 1))
     first = store.claim(job, 10, BFS, 60)

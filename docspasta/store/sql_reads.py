@@ -141,15 +141,11 @@ class SQLReader:
                 raise JobNotFoundError(job_id)
             since = job["since_job"]
             if since is None:
-                created = conn.execute(
-                    "SELECT payload FROM events WHERE job_id = ? AND type = 'job_created'", (job_id,)
-                ).fetchone()
-                if created is not None and '"since"' in (created["payload"] or ""):
-                    raise NotARefreshError(
-                        job_id,
-                        f"the job that job {job_id} refreshed was deleted, so there is nothing to compare it with",
-                    )
                 raise NotARefreshError(job_id)
+            if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (since,)).fetchone() is None:
+                raise NotARefreshError(
+                    job_id, f"job {since}, which job {job_id} refreshed, was deleted: there is nothing to compare with"
+                )
             rows = conn.execute(refresh.CHANGE_ROWS, (since, job_id, since, job_id)).fetchall()
         return [refresh.change_row(r) for r in rows]
 

@@ -247,7 +247,7 @@ END $$;
 M004_REFRESH = """
 -- refresh: the job a job refreshes; each page's validators, the hashes of its raw body and of
 -- its Markdown, its links (packed), and how a refresh took it over from the earlier job
-ALTER TABLE jobs ADD COLUMN since_job TEXT REFERENCES jobs (id) ON DELETE SET NULL;
+ALTER TABLE jobs ADD COLUMN since_job TEXT;  -- no foreign key: a refresh outlives the job it refreshed
 CREATE INDEX jobs_since ON jobs (since_job) WHERE since_job IS NOT NULL;
 ALTER TABLE pages ADD COLUMN etag TEXT;
 ALTER TABLE pages ADD COLUMN last_modified TEXT;
@@ -287,8 +287,13 @@ def apply(conn: psycopg.Connection[Any]) -> list[str]:
 
 def _markdown_hashes(conn: psycopg.Connection[Any]) -> None:
     """Pages stored before m004 get their Markdown's hash, so a refresh of them can say what changed."""
-    rows = conn.execute("SELECT id, markdown FROM pages WHERE markdown IS NOT NULL").fetchall()
-    with conn.cursor() as cur:
-        cur.executemany(
-            "UPDATE pages SET markdown_hash = %s WHERE id = %s", [(markdown_hash(r["markdown"]), r["id"]) for r in rows]
-        )
+    last = -1
+    while rows := conn.execute(  # a few hundred pages' Markdown in memory at a time, however big the store
+        "SELECT id, markdown FROM pages WHERE markdown IS NOT NULL AND id > %s ORDER BY id LIMIT 500", (last,)
+    ).fetchall():
+        with conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE pages SET markdown_hash = %s WHERE id = %s",
+                [(markdown_hash(r["markdown"]), r["id"]) for r in rows],
+            )
+        last = rows[-1]["id"]

@@ -249,13 +249,15 @@ def m009_refresh(db: Database) -> None:
     """Refresh: the job a job refreshes; each page's validators (ETag, Last-Modified), the
     hashes of its raw body and of its Markdown, its links (packed), and how a refresh took
     it over from the earlier job. Pages stored before get their Markdown hash here."""
-    db.execute("ALTER TABLE jobs ADD COLUMN since_job TEXT REFERENCES jobs (id) ON DELETE SET NULL")
+    db.execute("ALTER TABLE jobs ADD COLUMN since_job TEXT")  # no foreign key: a refresh outlives the job it refreshed
     db.execute("CREATE INDEX jobs_since ON jobs (since_job) WHERE since_job IS NOT NULL")
     for column in ("etag", "last_modified", "body_hash", "markdown_hash"):
         db.execute(f"ALTER TABLE pages ADD COLUMN {column} TEXT")
     db.execute("ALTER TABLE pages ADD COLUMN outlinks BLOB")
     db.execute("ALTER TABLE pages ADD COLUMN reuse TEXT CHECK (reuse IN ('not-modified', 'same-bytes', 'kept'))")
-    rows = db.execute("SELECT id, markdown FROM pages WHERE markdown IS NOT NULL").fetchall()
-    db.conn.executemany(
-        "UPDATE pages SET markdown_hash = ? WHERE id = ?", [(markdown_hash(text), page_id) for page_id, text in rows]
-    )
+    last = -1
+    while rows := db.execute(  # a few hundred pages' Markdown in memory at a time, however big the store
+        "SELECT id, markdown FROM pages WHERE markdown IS NOT NULL AND id > ? ORDER BY id LIMIT 500", [last]
+    ).fetchall():
+        db.conn.executemany("UPDATE pages SET markdown_hash = ? WHERE id = ?", [(markdown_hash(t), i) for i, t in rows])
+        last = rows[-1][0]

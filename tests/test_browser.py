@@ -187,3 +187,24 @@ def test_a_second_tab_and_a_server_restart_lose_nothing(browser, tmp_path):
     final = open_reader(db).get_job(job.id)
     assert final.status == "completed" and final.completed == 11
     assert kept <= {p["url"] for p in open_reader(db).pages(job.id, status="completed")}
+
+
+def test_refresh_a_finished_crawl_and_read_its_changes(dashboard, browser):
+    with FixtureServer() as site:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(dashboard, wait_until="domcontentloaded")
+        url_box = page.get_by_label("Documentation URL", exact=True)
+        url_box.wait_for(timeout=30_000)
+        url_box.fill(site.url("/docs/guide/index.html"))
+        url_box.press("Enter")
+        page.get_by_role("button", name="Start crawl").click()
+        page.locator('[role="progressbar"][aria-valuenow="100"]').wait_for(timeout=90_000)
+        first = page.url.split("job=")[1].split("&")[0]
+
+        site.requests.clear()
+        page.get_by_role("button", name="Refresh", exact=True).click()
+        page.wait_for_url(lambda url: "job=" in url and first not in url, timeout=30_000)
+        page.get_by_text("Nothing changed since the earlier crawl.").wait_for(timeout=90_000)
+        page.get_by_text(f"Since job {first}").first.wait_for(timeout=10_000)
+        assert site.pages_fetched(), "the refresh asked the site again"
+        page.close()

@@ -473,7 +473,7 @@ def test_refresh_from_the_job_view_and_the_jobs_page_shows_what_changed(app_db):
         assert any("Nothing changed since the earlier crawl" in s.value for s in view.success)
 
 
-def test_a_hosted_dashboard_will_not_refresh_a_job_that_opened_the_address_guard(site, app_db, monkeypatch):
+def test_a_hosted_dashboard_will_not_refresh_past_its_guard_or_its_page_cap(site, app_db, monkeypatch):
     import docspasta
 
     first = docspasta.crawl(site.url("/docs/guide/index.html"), db=app_db, allow_hosts=site.allow_hosts,
@@ -486,4 +486,12 @@ def test_a_hosted_dashboard_will_not_refresh_a_job_that_opened_the_address_guard
     at.button(key="jv_refresh").click().run()
     assert any(f"Cannot refresh job {first}" in e.value and "private and local addresses stay closed" in e.value
                for e in at.error)  # fmt: skip
-    assert [j.id for j in open_reader(app_db).list_jobs()] == [first]
+    big = docspasta.crawl(site.url("/docs/guide/index.html"), db=app_db, allow_hosts=site.allow_hosts,
+                          timeout=1.0, retries=0, max_pages=1000).job_id  # fmt: skip
+    with open_writer(app_db) as store:
+        store.conn.execute("UPDATE jobs SET owner = 'visitor' WHERE id = ?", (big,))
+        store.conn.commit()
+    at = new_app(job=big, owner="visitor")
+    at.button(key="jv_refresh").click().run()
+    assert any("above this dashboard's limit of 500" in e.value for e in at.error)
+    assert sorted(j.id for j in open_reader(app_db).list_jobs()) == sorted([first, big])

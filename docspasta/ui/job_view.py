@@ -49,7 +49,7 @@ def render(cfg: UIConfig, job_id: str) -> None:
         session.open_job(None)
         st.rerun()
     refreshable = job.status not in ACTIVE_JOB_STATUSES and job.scope_host
-    if refreshable and again.button("Refresh", key="jv_refresh", help=REFRESH_HELP) and session.refresh(cfg, job.id):
+    if refreshable and again.button("Refresh", key="jv_refresh", help=REFRESH_HELP) and session.refresh(cfg, job):
         st.rerun()
     _live(cfg, job.id, was_active=job.status in ACTIVE_JOB_STATUSES)
     if job.since_job:

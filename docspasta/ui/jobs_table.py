@@ -50,11 +50,7 @@ def render(cfg: UIConfig) -> None:
         cols[2].button("Resume", key="jobs_resume", on_click=_resume, args=(cfg, job.id))
     cols[3].button("Delete", key="jobs_delete", on_click=_delete, args=(cfg, job))
     refreshable = job.status not in ACTIVE_JOB_STATUSES and job.scope_host
-    if (
-        refreshable
-        and cols[4].button("Refresh", key="jobs_refresh", help=REFRESH_HELP)
-        and session.refresh(cfg, job.id)
-    ):
+    if refreshable and cols[4].button("Refresh", key="jobs_refresh", help=REFRESH_HELP) and session.refresh(cfg, job):
         st.switch_page("app.py")
 
 

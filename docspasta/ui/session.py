@@ -70,13 +70,19 @@ def open_job(job_id: str | None) -> None:
         st.query_params.pop("job", None)
 
 
-def refresh(cfg: UIConfig, job_id: str) -> str | None:
+def refresh(cfg: UIConfig, job: JobRecord) -> str | None:
     """Start a refresh of the job and make it the open one; a refusal (the job still runs,
-    a hosted dashboard's closed address guard) is a message on the page, and None."""
+    its settings exceed what this dashboard allows) is a message on the page, and None."""
+    if job.settings.max_pages > cfg.max_pages_cap:
+        st.error(
+            f"Cannot refresh job {job.id}: its max pages ({job.settings.max_pages:,}) is above this dashboard's "
+            f"limit of {cfg.max_pages_cap:,}; refresh it from the command line (docspasta refresh {job.id})."
+        )
+        return None
     try:
-        new_id = runner(cfg).refresh(job_id, owner=owner(cfg))
+        new_id = runner(cfg).refresh(job.id, owner=owner(cfg))
     except DocspastaError as exc:
-        st.error(f"Cannot refresh job {job_id}: {exc}")
+        st.error(f"Cannot refresh job {job.id}: {exc}")
         return None
     open_job(new_id)
     return new_id

@@ -284,6 +284,7 @@ def test_the_cli_refreshes_reports_and_exports_what_changed(changing, db_path):
     md = cli("changes", summary["job_id"], "--db", str(db_path))
     assert md.stdout.startswith("# What changed in Home since ")
     assert "## Changed pages" in md.stdout and "step 4 of a, edited" in md.stdout and "step 1 of b" not in md.stdout
+    assert "What changed: 4 lines added, 4 lines removed:\n\n````diff\n@@" in md.stdout
     lines = cli("changes", summary["job_id"], "--db", str(db_path), "--format", "jsonl").stdout.splitlines()
     record = json.loads(lines[0])
     assert record["change"] == "changed" and "+The a, edited section" in record["diff"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from typing import Any, BinaryIO
 from ..errors import UnknownFormatError
 from ..records import PageChange, PageChangeRow, PageStatus, Reuse
 from ..store import StoreReader
-from .export import demote_headings
+from .export import demote_headings, short_title, site_suffix
 
 CHANGE_FORMATS = ("md", "jsonl")
+DIFF_LINES_SHOWN = 60  # a changed page's diff goes into the Markdown export up to this many lines
 _IN_FLIGHT = (PageStatus.PENDING, PageStatus.PROCESSING)
 
 
@@ -128,11 +130,13 @@ def _markdown(store: StoreReader, page_id: int | None) -> str:
 
 
 def changes_markdown(store: StoreReader, report: ChangeReport) -> Iterator[str]:
-    """What changed, for a model to read: the counts, the changed and added pages in full
-    (their Markdown now), and the removed ones listed with why."""
+    """What changed, for a model to read: the counts, the changed pages (what changed in
+    them as a diff, when it is short, then the page in full), the added pages in full, and
+    the removed ones listed with why. Titles lose the site's suffix, as in the paste."""
     job = store.get_job(report.job_id)
     since = store.get_job(report.since)
-    site = job.site_title or since.site_title or job.start_url
+    suffix = site_suffix([p.title for p in store.completed_pages(report.job_id)])
+    site = suffix or job.site_title or since.site_title or job.start_url
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(since.started_at or since.created_at))
     counts = report.counts()
     yield f"# What changed in {site} since {when}\n\n"
@@ -152,11 +156,30 @@ def changes_markdown(store: StoreReader, report: ChangeReport) -> Iterator[str]:
             yield f"## {heading}\n\n"
         for entry in entries:
             detail = store.page_detail(report.job_id, entry.url)
-            yield f"### {detail.title}\n\nSource: {entry.url}\n\n{demote_headings(detail.markdown, 3)}\n\n"
+            yield f"### {short_title(detail.title, suffix)}\n\nSource: {entry.url}\n\n"
+            if change == PageChange.CHANGED:
+                yield _what_changed(store, report, entry)
+            yield f"{demote_headings(detail.markdown, 3)}\n\n"
     for change, heading in ((PageChange.REMOVED, "Removed pages"), (PageChange.KEPT, "Pages kept unchecked")):
         entries = [e for e in report.entries if e.change == change]
         if entries:
             yield f"## {heading}\n\n" + "".join(f"- {e.url} ({e.reason})\n" for e in entries) + "\n"
+
+
+def _what_changed(store: StoreReader, report: ChangeReport, entry: PageChangeEntry) -> str:
+    diff = page_diff(store, report, entry, context=1).splitlines()[2:]  # the ---/+++ lines name the page again
+    added = sum(1 for line in diff if line.startswith("+") and line[1:].strip())
+    removed = sum(1 for line in diff if line.startswith("-") and line[1:].strip())
+    counts = f"What changed: {_lines(added)} added, {_lines(removed)} removed"
+    if len(diff) > DIFF_LINES_SHOWN:
+        return counts + " (the page in full follows).\n\n"
+    body = "\n".join(diff)
+    fence = "`" * max(4, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))  # longer than any inside
+    return f"{counts}:\n\n{fence}diff\n{body}\n{fence}\n\nThe page now:\n\n"
+
+
+def _lines(n: int) -> str:
+    return f"{n} line" if n == 1 else f"{n} lines"
 
 
 def changes_jsonl(store: StoreReader, report: ChangeReport) -> Iterator[str]:

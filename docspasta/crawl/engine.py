@@ -296,7 +296,7 @@ class _Crawl:
             return f"start page failed: {fetched.reason} ({claim.url})"  # each front end adds its own hint
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
-        outcome = await self._outcome(claim, fetched, check_hop=None)
+        outcome = await self._outcome(claim, fetched)
         if (target := next((l.url for l in outcome.links if l.found_by == FoundBy.REFRESH), None)) is not None:
             # a start page that refreshes at once is a redirect: the scope follows it, as it follows HTTP ones
             host = host_of(target)
@@ -426,7 +426,7 @@ class _Crawl:
         fetched = await self._fetch(claim, check_hop=self._check_hop, keep_on_failure=True)
         if isinstance(fetched, PageOutcome):
             return fetched
-        return await self._outcome(claim, fetched, check_hop=self._check_hop)
+        return await self._outcome(claim, fetched)
 
     async def _fetch(
         self, claim: Claim, check_hop: HopCheck | None, *, keep_on_failure: bool = False
@@ -460,7 +460,7 @@ class _Crawl:
             return None
         return Validators(earlier.final_url or claim.url, earlier.etag, earlier.last_modified)
 
-    async def _outcome(self, claim: Claim, fetched: FetchedPage, *, check_hop: HopCheck | None) -> PageOutcome:
+    async def _outcome(self, claim: Claim, fetched: FetchedPage) -> PageOutcome:
         """A fetched page's outcome: in a refresh, the earlier one when the server says the
         page did not change (304) or sends the very bytes it sent before; else extracted."""
         earlier = claim.earlier
@@ -470,14 +470,7 @@ class _Crawl:
             same_place = fetched.final_url == (earlier.final_url or claim.url)
             if same_place and earlier.body_hash is not None and fetched.body_hash == earlier.body_hash:
                 return await self._reused(claim, fetched, earlier, Reuse.SAME_BYTES)
-        if fetched.not_modified:  # a 304 with nothing to take over: ask again without validators
-            try:
-                async with self.limits.slot(host_of(claim.url)):
-                    fetched = await self.fetcher.fetch(claim.url, check_hop=check_hop)
-            except FetchError as exc:
-                return PageOutcome(claim.page_id, claim.url, PageStatus.FAILED, exc.reason, depth=claim.depth,
-                                   http_status=exc.http_status)  # fmt: skip
-        return await self._extract(claim, fetched)
+        return await self._extract(claim, fetched)  # (a 304 comes only to validators, sent only when reusable)
 
     async def _reused(self, claim: Claim, fetched: FetchedPage, earlier: Earlier, how: Reuse) -> PageOutcome:
         """The outcome of a page taken over from the earlier job: this fetch's facts and the

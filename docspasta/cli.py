@@ -21,6 +21,7 @@ from .crawl.engine import Progress, run_job
 from .errors import DocspastaError, ExportWriteError, InvalidSettingError
 from .exports.changes import CHANGE_FORMATS, change_report, write_changes
 from .exports.export import FORMATS, ORDERS, ExportSummary, export_to_file, write_export
+from .exports.search import search as search_docs
 from .guard import guard_hint
 from .records import JobRecord, JobStatus, JobStep, RunBy
 from .settings import CrawlSettings, cli_flags, field_docs, setting_field
@@ -402,6 +403,73 @@ def compare(url: str, variants: tuple[str, ...], parallel: bool, db: str | None,
     click.echo(f"comparison {comparison_id}; best: {best} ({COMPARISON_RULE})")
 
 
+@main.command(name="search")
+@click.argument("query")
+@db_option
+@click.option("--job", "job_id", metavar="JOB_ID", help="Search this job's pages.")
+@click.option("--site", metavar="SITE", help="Search this site's latest crawl (host and scope, as `jobs` shows it).")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Sections to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON (each with its section's Markdown).")
+def search_command(query: str, db: str | None, job_id: str | None, site: str | None, limit: int,
+                   as_json: bool) -> None:  # fmt: skip
+    """Search the crawled docs: the sections that best match QUERY, best first. Without
+    --job or --site, the latest crawl of every site."""
+    if job_id and site:
+        raise BadInput("--job and --site both say what to search; choose one")
+    reader = _existing(db)
+    try:
+        hits = search_docs(reader, query, site=site, job=job_id, limit=limit)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    if as_json:
+        rows = [{"rank": n, "url": h.url, "title": h.title, "heading_path": h.heading_path, "snippet": h.snippet,
+                 "score": round(h.score, 4), "job_id": h.job_id, "section": h.markdown}
+                for n, h in enumerate(hits, 1)]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no section matches {query!r}", err=True)
+        return
+    for n, h in enumerate(hits, 1):
+        snippet = " ".join(h.snippet.split())
+        click.echo(f"{n}. {h.heading_path}\n   {h.url}\n   {snippet}\n")
+
+
+@main.command(name="mcp")
+@db_option
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio: for one MCP client that starts this command; http: a shared streamable-HTTP server.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --transport http: the address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="With --transport http: the port (the endpoint is /mcp).",
+)
+@click.option("--allow-crawl", is_flag=True, help="Let agents start crawls and refreshes (the crawl/refresh tools).")
+@guard_options
+def mcp_command(db: str | None, transport: str, host: str, port: int, allow_crawl: bool,
+                allow_hosts: tuple[str, ...], allow_private: bool | None) -> None:  # fmt: skip
+    """Serve the crawled docs to agents over the Model Context Protocol: list_sites,
+    search_docs, get_page, get_paste, job_status (and crawl, refresh with --allow-crawl)."""
+    from .agents.mcp_server import DocsServer, serve
+
+    if (allow_hosts or allow_private) and not allow_crawl:
+        raise BadInput("--allow-host and --allow-private open the address guard for crawls: add --allow-crawl")
+    _settings({"url": "https://example.org/", "allow_hosts": list(allow_hosts)})  # checks each --allow-host
+    try:
+        docs = DocsServer(db, allow_crawl=allow_crawl, allow_private=bool(allow_private), allow_hosts=allow_hosts)
+    except DocspastaError as exc:
+        raise BadInput(str(exc)) from None
+    serve(docs, transport=transport, host=host, port=port)
+
+
 @main.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
@@ -413,23 +481,28 @@ def jobs(db: str | None, as_json: bool) -> None:
     except DocspastaError as exc:
         raise BadInput(str(exc)) from None
     if as_json:
-        rows = [JobResult.of(j, reader.location, audience="cli").to_dict() | {"created_at": j.created_at}
-                for j in records]  # fmt: skip
+        rows = [JobResult.of(j, reader.location, audience="cli").to_dict() | {"created_at": j.created_at,
+                "site": _site(j)} for j in records]  # fmt: skip
         click.echo(json.dumps(rows, indent=2))
         return
     if not records:
         click.echo("no jobs yet", err=True)
         return
-    click.echo(f"{'JOB':<12}  {'STATUS':<11}  {'DONE':>5}  {'FAIL':>4}  {'SKIP':>5}  {'P/S':>6}  {'CREATED':<16}  URL")
+    click.echo(f"{'JOB':<12}  {'STATUS':<11}  {'DONE':>5}  {'FAIL':>4}  {'SKIP':>5}  {'P/S':>6}  {'CREATED':<16}  SITE")
     for j in records:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created_at))
         click.echo(
             f"{j.id:<12}  {j.status:<11}  {j.completed:>5}  {j.failed:>4}  {j.skipped:>5}  "
-            f"{j.pages_per_second:>6.1f}  {created:<16}  {j.start_url}"
+            f"{j.pages_per_second:>6.1f}  {created:<16}  {_site(j) or j.start_url}"
         )
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _site(job: JobRecord) -> str | None:
+    """What search and the MCP server call the job's site: its host and scope prefix."""
+    return f"{job.scope_host}{job.scope_prefix or '/'}" if job.scope_host else None
 
 
 def _check_outputs(as_json: bool, out: str | None, enqueue: bool, db: DbSpec) -> None:

@@ -9,6 +9,8 @@
     │   ├── RefreshRefusedError         a job that cannot be refreshed yet (still running)
     │   ├── NotARefreshError            a change report asked of a job that refreshes nothing
     │   └── StoreUnavailableError       the database stayed unreachable longer than a lease
+    ├── InvalidQueryError               a search query without a word to search for
+    ├── UnknownSiteError                no completed crawl of that site in the store
     ├── FetchError                      one page could not be fetched (recorded, crawl goes on)
     │   ├── FetchTimeoutError           no complete response within the time limit
     │   ├── HTTPStatusError             the server answered with an error status
@@ -89,6 +91,23 @@ class NotARefreshError(StoreError):
             detail
             or f"job {job_id} is not a refresh, so it has no change report; make one with `docspasta refresh {job_id}`"
         )
+
+
+class UnknownSiteError(DocspastaError, LookupError):
+    """No completed crawl of that site in this store."""
+
+    def __init__(self, site: str, known: list[str]) -> None:
+        self.site = site
+        listing = ", ".join(known[:20]) + (" …" if len(known) > 20 else "") if known else "none yet"
+        super().__init__(f"no completed crawl of {site!r} in this store; the sites are: {listing}")
+
+
+class InvalidQueryError(DocspastaError, ValueError):
+    """A search query with nothing to search for."""
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        super().__init__(f"the search query {query!r} has no words to search for; give one or more words")
 
 
 class FetchError(DocspastaError):

@@ -323,3 +323,32 @@ class PageChangeRow:
     page_id: int | None
     was_page_id: int | None
     position: int | None = None  # the refresh's reading order, else the earlier job's
+
+
+@dataclass(frozen=True)
+class Site:
+    """A documentation site as the store knows it: its host and scope prefix, and its
+    latest completed crawl, which search, pastes and an agent's resources read."""
+
+    key: str  # "docs.python.org/3/": host and scope prefix, as `docspasta jobs` shows it
+    job_id: str  # its latest completed job
+    start_url: str
+    title: str | None
+    pages: int
+    finished_at: float | None
+    crawls: int  # completed jobs of it
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A section that matched a search, best first: where it is and what it says."""
+
+    job_id: str
+    page_id: int
+    url: str
+    title: str  # the page's
+    heading_path: str  # "Page › Heading › Subheading"
+    markdown: str  # the section, heading line included
+    snippet: str  # the matching words in context, **marked**
+    score: float  # higher is better, comparable within one search
+    ord: int = 0  # the section's place in its page

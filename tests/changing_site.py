@@ -32,10 +32,11 @@ class Page:
     status: int = 200
     location: str | None = None  # a redirect's target
     modified: float = field(default_factory=lambda: time.time() - 3600)
+    body: str | None = None  # the main content's HTML as it is (else `text` as paragraphs)
 
     def html(self) -> bytes:
         links = "".join(f'<li><a href="{p}">{p}</a></li>' for p in self.links)
-        paragraphs = "".join(f"<p>{line}</p>" for line in self.text.split("\n") if line)
+        paragraphs = self.body or "".join(f"<p>{line}</p>" for line in self.text.split("\n") if line)
         return (
             "<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<title>{self.title}</title><script>var build = {self.script};</script></head>"

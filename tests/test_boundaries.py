@@ -79,6 +79,11 @@ def test_boundaries(name, path):
         assert not sql, f"{name} writes SQL: {sql[:3]}"
     if where != "ui":
         assert "streamlit" not in top(imported), f"{name} imports Streamlit"
+    if where != "agents":
+        assert "mcp" not in top(imported), f"{name} imports the MCP SDK (docspasta.agents only)"
+    if where == "agents":
+        reached = {area(n) for n in ours}
+        assert not reached & {"fetching", "ui"}, f"{name} imports {sorted(ours)}"
     if where != "fetching":
         assert not top(imported) & NETWORK, f"{name} imports {sorted(top(imported) & NETWORK)}"
     if where == "top" and name.rsplit(".", 1)[-1] not in ("api", "cli", "__main__", "docspasta"):

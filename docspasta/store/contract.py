@@ -49,6 +49,8 @@ from ..records import (
     PageOutcome,
     PageStatus,
     RunBy,
+    SearchHit,
+    Site,
     StrategyName,
 )
 from ..settings import CrawlSettings
@@ -212,6 +214,18 @@ class StoreReader(Protocol):
     def get_comparison(self, comparison_id: str) -> Comparison: ...
     def completion_times(self, job_id: str) -> list[float]:
         """Seconds from the job's first start to each completed page, in order."""
+
+    def locate(self, url: str, job_ids: Sequence[str]) -> tuple[str, str] | None:
+        """Which of these jobs completed the page at `url` (its URL, or where it redirected),
+        first in the order given, and the URL it is stored under."""
+
+    def sites(self) -> list[Site]:
+        """Every site with a completed crawl (host and scope prefix), newest crawl first."""
+
+    def search(self, query: str, job_ids: Sequence[str], *, limit: int = 10) -> list[SearchHit]:
+        """The sections of these jobs' pages that best match `query`, best first: every word
+        matched first (bm25 / ts_rank over page title, heading and text), then any word.
+        InvalidQueryError for a query without words."""
 
     def change_rows(self, job_id: str) -> list[PageChangeRow]:
         """Every URL a refresh or the job it refreshes completed, side by side (exports/changes.py

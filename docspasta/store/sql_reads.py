@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from ..errors import JobNotFoundError, NotARefreshError, StoreError
-from ..records import Comparison, JobRecord, JobStatus, PageChangeRow, PageContent, PageDetail, PageStatus
+from ..records import (
+    Comparison,
+    JobRecord,
+    JobStatus,
+    PageChangeRow,
+    PageContent,
+    PageDetail,
+    PageStatus,
+    SearchHit,
+    Site,
+)
+from ..urls import dedup_key
 from . import refresh
 from .page_rows import (
     CONTENT_COLUMNS,
@@ -26,6 +38,7 @@ from .page_rows import (
     positions,
     repeated_floor,
 )
+from .sections import search_terms
 
 
 class Rows(Protocol):
@@ -133,6 +146,51 @@ class SQLReader:
             ).fetchall()
         return Comparison(row["id"], row["start_url"], row["mode"], row["created_at"],
                           [(j["label"] or j["id"], job_record(j)) for j in jobs])  # fmt: skip
+
+    def locate(self, url: str, job_ids: Sequence[str]) -> tuple[str, str] | None:
+        if not job_ids:
+            return None
+        marks = ",".join("?" * len(job_ids))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT job_id, url FROM pages WHERE status = ? AND job_id IN ({marks}) "
+                "AND (url_key = ? OR final_url = ?)",
+                (PageStatus.COMPLETED, *job_ids, dedup_key(url), url),
+            ).fetchall()
+        stored = {r["job_id"]: r["url"] for r in rows}
+        return next(((job, stored[job]) for job in job_ids if job in stored), None)
+
+    def sites(self) -> list[Site]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE status = ? AND scope_host IS NOT NULL ORDER BY finished_at DESC, id",
+                (JobStatus.COMPLETED,),
+            ).fetchall()
+        sites: dict[str, Site] = {}
+        for job in map(job_record, rows):
+            key = f"{job.scope_host}{job.scope_prefix or '/'}"
+            if key in sites:
+                sites[key] = replace(sites[key], crawls=sites[key].crawls + 1)
+            else:
+                sites[key] = Site(key, job.id, job.start_url, job.site_title, job.completed, job.finished_at, 1)
+        return list(sites.values())
+
+    def search(self, query: str, job_ids: Sequence[str], *, limit: int = 10) -> list[SearchHit]:
+        terms = search_terms(query)
+        if not job_ids or limit < 1:
+            return []
+        with self._read() as conn:
+            hits = self._search(conn, terms, list(job_ids), limit, every_word=True)
+            if len(hits) < limit:  # then sections with some of the words, after those with all
+                seen = {(h.page_id, h.ord) for h in hits}
+                more = self._search(conn, terms, list(job_ids), limit + len(hits), every_word=False)
+                hits += [h for h in more if (h.page_id, h.ord) not in seen][: limit - len(hits)]
+        return hits
+
+    def _search(
+        self, conn: ReadConnection, terms: list[str], job_ids: list[str], limit: int, *, every_word: bool
+    ) -> list[SearchHit]:
+        raise NotImplementedError
 
     def change_rows(self, job_id: str) -> list[PageChangeRow]:
         with self._read() as conn:

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from ..page_rows import markdown_hash
+from ..sections import section_rows
 
 LOCK_KEY = 0x646F6373  # "docs": the advisory lock taken while migrating
 
@@ -257,11 +258,34 @@ ALTER TABLE pages ADD COLUMN outlinks BYTEA;
 ALTER TABLE pages ADD COLUMN reuse TEXT CHECK (reuse IN ('not-modified', 'same-bytes', 'kept'));
 """
 
+M005_SEARCH = """
+-- full-text search: each completed page's sections (store/sections.py), weighted: the
+-- section's heading A, the page's title B, its text C; English stemming
+CREATE TABLE sections (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    page_id BIGINT NOT NULL REFERENCES pages (id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    heading_path TEXT NOT NULL,
+    headings TEXT NOT NULL,
+    body TEXT NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', headings), 'A') || setweight(to_tsvector('english', title), 'B')
+        || setweight(to_tsvector('english', body), 'C')
+    ) STORED
+);
+CREATE INDEX sections_page ON sections (page_id);
+CREATE INDEX sections_job ON sections (job_id);
+CREATE INDEX sections_tsv ON sections USING GIN (tsv);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_lease_token", M002_LEASE_TOKEN),
     ("m003_workers", M003_WORKERS),
     ("m004_refresh", M004_REFRESH),
+    ("m005_search", M005_SEARCH),
 ]
 
 
@@ -280,6 +304,8 @@ def apply(conn: psycopg.Connection[Any]) -> list[str]:
                 conn.execute(sql)
                 if name == "m004_refresh":
                     _markdown_hashes(conn)
+                if name == "m005_search":
+                    _index_sections(conn)
                 conn.execute("INSERT INTO docspasta_migrations (name) VALUES (%s)", (name,))
                 applied.append(name)
     return applied
@@ -297,3 +323,25 @@ def _markdown_hashes(conn: psycopg.Connection[Any]) -> None:
                 [(markdown_hash(r["markdown"]), r["id"]) for r in rows],
             )
         last = rows[-1]["id"]
+
+
+def _index_sections(conn: psycopg.Connection[Any]) -> None:
+    """Pages stored before m005 get their sections, so search finds them."""
+    last = -1
+    while rows := conn.execute(
+        "SELECT id, job_id, coalesce(title, url) AS title, markdown FROM pages WHERE status = 'completed' "
+        "AND markdown IS NOT NULL AND id > %s ORDER BY id LIMIT 500",
+        (last,),
+    ).fetchall():
+        insert_sections(conn, [s for r in rows for s in section_rows(r["job_id"], r["id"], r["title"], r["markdown"])])
+        last = rows[-1]["id"]
+
+
+def insert_sections(conn: psycopg.Connection[Any], rows: list[tuple[str, int, int, str, str, str, str]]) -> None:
+    """Section rows (sections.section_rows) in one statement."""
+    if rows:
+        conn.execute(
+            "INSERT INTO sections (job_id, page_id, ord, title, heading_path, headings, body) SELECT * FROM "
+            "unnest(%s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])",
+            [list(column) for column in zip(*rows, strict=True)],
+        )

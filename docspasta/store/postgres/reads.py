@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 
 from ...errors import StoreError
+from ...records import SearchHit
 from ..location import display
-from ..sql_reads import SQLReader
+from ..sql_reads import ReadConnection, SQLReader
 from .connect import reader_pool
 
 
@@ -23,6 +24,9 @@ class QmarkConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[dict[str, Any]]:
         return self._conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
+
+
+HEADLINE = "StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=' … '"
 
 
 class PostgresReader(SQLReader):
@@ -41,6 +45,29 @@ class PostgresReader(SQLReader):
             raise StoreError(f"cannot read the database at {self.location}: {exc}") from exc
         except TimeoutError as exc:  # the pool found no connection in time
             raise StoreError(f"cannot connect to the database at {self.location}: {exc}") from exc
+
+    def _search(
+        self, conn: ReadConnection, terms: list[str], job_ids: list[str], limit: int, *, every_word: bool
+    ) -> list[SearchHit]:
+        """`tsvector` (English stemming, weighted heading A, title B, text C) on its GIN index,
+        ranked by ts_rank_cd; snippets by ts_headline for the hits only."""
+        query = (" & " if every_word else " | ").join(terms)  # words only (search_terms): safe in to_tsquery
+        marks = ",".join("?" * len(job_ids))
+        rows = conn.execute(
+            f"""
+            WITH q AS (SELECT to_tsquery('english', ?) AS q),
+            hits AS (
+                SELECT s.*, ts_rank_cd(s.tsv, q.q, 32) AS score FROM sections s, q
+                WHERE s.tsv @@ q.q AND s.job_id IN ({marks}) ORDER BY score DESC, s.id LIMIT ?
+            )
+            SELECT h.job_id, h.page_id, p.url, h.title, h.heading_path, h.body, h.ord, h.score,
+                   ts_headline('english', h.body, q.q, ?) AS snippet
+            FROM hits h JOIN pages p ON p.id = h.page_id, q ORDER BY h.score DESC, h.id
+            """,
+            (query, *job_ids, limit, HEADLINE),
+        ).fetchall()
+        return [SearchHit(r["job_id"], r["page_id"], r["url"], r["title"], r["heading_path"], r["body"],
+                          r["snippet"], r["score"], r["ord"]) for r in rows]  # fmt: skip
 
     def exists(self) -> bool:
         try:

@@ -45,9 +45,11 @@ from ..commit_flow import commit_outcomes, worker_name
 from ..duplicates import Candidates, StoredPage
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
+from ..sections import section_rows
 from . import frontier, migrations
 from .connect import RECONNECT_FIRST_S, RECONNECT_MAX_S, connect, display_url
 from .frontier import NOW, WORKER_STALE_S, Conn
+from .migrations import insert_sections
 from .reads import QmarkConnection
 
 HEARTBEAT_STALE_S = 30.0  # a job whose last heartbeat (from any worker) is older has nobody running it
@@ -415,6 +417,8 @@ class PostgresWriter:
                 "GROUP BY h ON CONFLICT (job_id, hash) DO UPDATE SET pages = blocks.pages + excluded.pages",
                 (job_id, list(o.block_hashes)),
             )
+        if o.status == PageStatus.COMPLETED:
+            insert_sections(conn, section_rows(job_id, o.page_id, o.title or o.url, o.markdown or ""))
 
     # -- events -----------------------------------------------------------------------
 
@@ -602,3 +606,4 @@ def _demote(conn: Conn, job_id: str, page: StoredPage, original: str) -> None:
             "UPDATE blocks SET pages = pages - 1 WHERE job_id = %s AND hash = ANY(%s)",
             (job_id, list(page.block_hashes)),
         )
+    conn.execute("DELETE FROM sections WHERE page_id = %s", (page.id,))

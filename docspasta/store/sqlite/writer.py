@@ -44,6 +44,7 @@ from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
+from ..sections import SECTION_INSERT, section_rows
 from . import frontier
 from .migrations import Database, migrations
 
@@ -418,6 +419,7 @@ class SQLiteWriter:
             conn.execute(
                 "UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = ?) WHERE id = ?", (job_id, o.page_id)
             )
+            conn.executemany(SECTION_INSERT, section_rows(job_id, o.page_id, o.title or o.url, o.markdown or ""))
 
     # -- events -----------------------------------------------------------------------
 
@@ -538,6 +540,7 @@ def _demote(conn: sqlite3.Connection, job_id: str, page: StoredPage, original: s
         "UPDATE blocks SET pages = pages - 1 WHERE job_id = ? AND hash = ?",
         [(job_id, h) for h in page.block_hashes],
     )
+    conn.execute("DELETE FROM sections WHERE page_id = ?", (page.id,))
 
 
 def _alive(worker: str | None, heartbeat_at: float | None) -> bool:

@@ -54,6 +54,16 @@ def hits_markdown(hits: list[SearchHit], max_tokens: int, count: Count) -> str:
     always there, cut if need be."""
     if not hits:
         return "No section matches. Try other words, or list_sites() for what is crawled."
+    budget = max_tokens
+    while True:  # pieces counted apart can sum to less than the whole (tokens merge at the joins): check it
+        text = _fit_hits(hits, budget, count)
+        over = count(text) - max_tokens
+        if over <= 0 or budget <= 0:
+            return text
+        budget -= over + 8
+
+
+def _fit_hits(hits: list[SearchHit], max_tokens: int, count: Count) -> str:
     out: list[str] = []
     used = 0
     for n, hit in enumerate(hits, 1):

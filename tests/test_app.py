@@ -495,3 +495,70 @@ def test_a_hosted_dashboard_will_not_refresh_past_its_guard_or_its_page_cap(site
     at.button(key="jv_refresh").click().run()
     assert any("above this dashboard's limit of 500" in e.value for e in at.error)
     assert sorted(j.id for j in open_reader(app_db).list_jobs()) == sorted([first, big])
+
+
+def test_search_on_the_job_view_previews_the_hit(site, app_db):
+    at = start(new_app(), site.url("/docs/index.html"))
+    [job] = open_reader(app_db).list_jobs()
+    wait_done(app_db, job.id)
+    at.run()
+    at.text_input(key="jv_find_query").set_value("version number").run()
+    assert not at.exception
+    install = site.url("/docs/guide/install.html")
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Installing"))
+    assert heading == "**Installing**"  # the first hit: the section that says "version number"
+    assert any(c.value == install for c in at.caption)
+    assert any("\\-\\-**version**" in m.value and "**number**" in m.value for m in at.markdown)
+    assert at.selectbox(key="jv_preview").value != install
+    at.button(key="jv_find_open_0").click().run()
+    assert not at.exception
+    assert at.selectbox(key="jv_preview").value == install
+    assert "python -m pip install widgetry" in at.code[0].value  # the preview shows the page's Markdown
+    # a query with no words is a message, never a traceback; so are words nothing holds
+    at.text_input(key="jv_find_query").set_value("?!").run()
+    assert not at.exception
+    assert any("has no words to search for" in i.value for i in at.info)
+    at.text_input(key="jv_find_query").set_value("zyzzyva").run()
+    assert any("No section matches “zyzzyva”" in i.value for i in at.info)
+
+
+def test_search_on_the_jobs_page_opens_the_hit_on_the_home_page(site, app_db):
+    start(new_app(), site.url("/docs/guide/index.html"))
+    [job] = open_reader(app_db).list_jobs()
+    wait_done(app_db, job.id)
+    page = new_app().switch_page("pages/1_Jobs.py").run()
+    page.text_input(key="jobs_find_query").set_value("theme dark").run()
+    assert not page.exception
+    config = site.url("/docs/guide/config.html")
+    assert f"{config} · job `{job.id}`" in [c.value for c in page.caption]
+    assert page.markdown[0].value.startswith("**Configuration")
+    page.button(key="jobs_find_open_0").click().run()
+    assert not page.exception
+    assert page.session_state["job_id"] == job.id  # AppTest does not follow switch_page: go there by hand
+    page.switch_page("app.py").run()
+    assert not page.exception
+    assert page.selectbox(key="jv_preview").value == config
+    assert 'theme = "dark"' in page.code[0].value
+
+
+def test_a_hosted_visitor_searches_only_their_own_crawls(site, app_db, monkeypatch):
+    import docspasta
+
+    def crawl(path: str, owner: str) -> str:
+        job_id = docspasta.crawl(site.url(path), db=app_db, allow_hosts=site.allow_hosts, timeout=1.0,
+                                 retries=0).job_id  # fmt: skip
+        with open_writer(app_db) as store:
+            store.conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (owner, job_id))
+            store.conn.commit()
+        return job_id
+
+    mine = crawl("/docs/guide/index.html", "visitor")
+    crawl("/docs/reference/index.html", "someone-else")  # the best match for "command line" is theirs
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    page = AppTest.from_file(JOBS_PAGE, default_timeout=30)
+    page.query_params["owner"] = "visitor"
+    page.run()
+    page.text_input(key="jobs_find_query").set_value("command line").run()
+    assert not page.exception
+    shown = [c.value for c in page.caption if " · job `" in c.value]
+    assert shown == [f"{site.url('/docs/guide/install.html')} · job `{mine}`"]

@@ -219,8 +219,9 @@ class StoreReader(Protocol):
         """Which of these jobs completed the page at `url` (its URL, or where it redirected),
         first in the order given, and the URL it is stored under."""
 
-    def sites(self) -> list[Site]:
-        """Every site with a completed crawl (host and scope prefix), newest crawl first."""
+    def sites(self, *, owner: str | None = None) -> list[Site]:
+        """Every site with a completed crawl (host and scope prefix), newest crawl first; only
+        `owner`'s crawls when given (a hosted dashboard's visitor)."""
 
     def search(self, query: str, job_ids: Sequence[str], *, limit: int = 10) -> list[SearchHit]:
         """The sections of these jobs' pages that best match `query`, best first: every word

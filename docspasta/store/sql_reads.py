@@ -160,11 +160,12 @@ class SQLReader:
         stored = {r["job_id"]: r["url"] for r in rows}
         return next(((job, stored[job]) for job in job_ids if job in stored), None)
 
-    def sites(self) -> list[Site]:
+    def sites(self, *, owner: str | None = None) -> list[Site]:
+        mine, params = ("AND owner = ?", [owner]) if owner is not None else ("", [])
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT * FROM jobs WHERE status = ? AND scope_host IS NOT NULL ORDER BY finished_at DESC, id",
-                (JobStatus.COMPLETED,),
+                f"SELECT * FROM jobs WHERE status = ? AND scope_host IS NOT NULL {mine} ORDER BY finished_at DESC, id",
+                (JobStatus.COMPLETED, *params),
             ).fetchall()
         sites: dict[str, Site] = {}
         for job in map(job_record, rows):

@@ -23,7 +23,7 @@ from ..exports.export import FILE_NAMES, FORMATS, MIME_TYPES, ORDERS, ExportResu
 from ..guard import guard_hint
 from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord, JobStatus, PageStatus, RunBy
 from ..store import display, open_reader
-from . import changes_view, session
+from . import changes_view, search_view, session
 from .config import UIConfig
 
 POLL_S = 0.5
@@ -195,15 +195,21 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
             "fetch_ms": st.column_config.NumberColumn(format="%.0f"),
         },
     )
-    _preview(cfg, job, df)
-
-
-def _preview(cfg: UIConfig, job: JobRecord, df: pl.DataFrame) -> None:
     completed = df.filter(pl.col("status") == PageStatus.COMPLETED)  # in reading order, as the paste
     if completed.is_empty():
         return
+    search_view.render(cfg, job_id=job.id, key="jv_find")
+    _preview(cfg, job, completed)
+
+
+def _preview(cfg: UIConfig, job: JobRecord, completed: pl.DataFrame) -> None:
     urls = completed["url"].to_list()
     titles = dict(zip(urls, completed["title"].to_list(), strict=True))
+    wanted = search_view.wanted_preview(job.id)  # a search hit's "Preview"; set before the box is drawn
+    if wanted in urls:
+        st.session_state["jv_preview"] = wanted
+    elif wanted:
+        st.info(f"{wanted} is not among this job's completed pages, so it cannot be previewed.")
     url = st.selectbox("Preview a page", urls, format_func=lambda u: f"{titles.get(u) or u} — {u}", key="jv_preview")
     if not url:
         return

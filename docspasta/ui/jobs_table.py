@@ -1,4 +1,4 @@
-"""The Jobs page: a table of jobs and the actions on one of them."""
+"""The Jobs page: a table of jobs, the actions on one of them, and a search over every site."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 
 from ..errors import DocspastaError
 from ..records import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobRecord
-from . import session
+from . import search_view, session
 from .config import UIConfig
 from .job_view import REFRESH_HELP, cached_export
 
@@ -52,6 +52,8 @@ def render(cfg: UIConfig) -> None:
     refreshable = job.status not in ACTIVE_JOB_STATUSES and job.scope_host
     if refreshable and cols[4].button("Refresh", key="jobs_refresh", help=REFRESH_HELP) and session.refresh(cfg, job):
         st.switch_page("app.py")
+    st.subheader("Search")
+    search_view.render(cfg, job_id=None, key="jobs_find")
 
 
 def _frame(jobs: list[JobRecord]) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Every job: status, settings, pages, duration; open, export, resume, delete."""
+"""Every job: status, settings, pages, duration; open, export, resume, refresh, delete; search every site."""
 
 import streamlit as st
 

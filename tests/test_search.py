@@ -17,6 +17,7 @@ from conftest import FAST
 import docspasta
 from docspasta.errors import InvalidQueryError, JobNotFoundError, UnknownSiteError
 from docspasta.exports.search import find_site, hits_markdown, search, search_jobs
+from docspasta.records import JobStatus
 from docspasta.store import open_reader, open_writer
 from docspasta.store.sections import split_sections
 
@@ -240,3 +241,30 @@ def test_the_cli_searches_with_json_and_refuses_bad_input(crawled):
                           (("search", "x", "--job", job_id, "--site", "y"), "choose one")]:  # fmt: skip
         bad = run(*args)
         assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
+
+
+def test_pages_are_searchable_while_their_crawl_still_runs(tmp_path):
+    import threading
+
+    from conftest import wait_until
+
+    db = tmp_path / "live.db"
+    with ChangingSite() as site:
+        build(site)
+        site.delay = 0.3  # the index page first, then the rest one by one: slow enough to look in between
+        crawl = threading.Thread(target=docspasta.crawl, args=(site.url("/docs/index.html"),),
+                                 kwargs={"db": db, "allow_hosts": site.allow_hosts, "concurrency": 1,
+                                         "batch_size": 1, **FAST})  # fmt: skip
+        crawl.start()
+        try:
+            reader = open_reader(db)
+
+            def found_while_running() -> bool:
+                jobs = reader.list_jobs() if reader.exists() else []
+                if not jobs or jobs[0].status != JobStatus.RUNNING or not jobs[0].completed:
+                    return False
+                return bool(reader.search("documentation small library", [jobs[0].id]))
+
+            wait_until(found_while_running, 30, what="the first page to be searchable mid-crawl")
+        finally:
+            crawl.join(60)

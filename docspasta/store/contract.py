@@ -146,6 +146,10 @@ class StoreWriter(Protocol):
         """Up to `limit` pending pages, now `processing` under a lease, in the strategy's order."""
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None: ...
+    def index_pages(self, job_id: str, limit: int | None = None) -> int:
+        """Add up to `limit` (else all) of the job's completed pages not yet in the search index
+        to it; returns how many. Kept out of `commit_batch`, so a commit never waits for it."""
+
     def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
         """URLs found outside pages (sitemaps), with the event that says where from; returns rows added."""
 

@@ -38,7 +38,7 @@ from .page_rows import (
     positions,
     repeated_floor,
 )
-from .sections import search_terms
+from .sections import index_text, search_terms, snippet
 
 
 class Rows(Protocol):
@@ -181,16 +181,31 @@ class SQLReader:
         if not job_ids or limit < 1:
             return []
         with self._read() as conn:
-            hits = self._search(conn, terms, list(job_ids), limit, every_word=True)
-            if len(hits) < limit:  # then sections with some of the words, after those with all
-                seen = {(h.page_id, h.ord) for h in hits}
-                more = self._search(conn, terms, list(job_ids), limit + len(hits), every_word=False)
-                hits += [h for h in more if (h.page_id, h.ord) not in seen][: limit - len(hits)]
-        return hits
+            rows = self._search(conn, terms, list(job_ids), limit, every_word=True)
+            if len(rows) < limit:  # then sections with some of the words, after those with all
+                seen = {(r["page_id"], r["ord"]) for r in rows}
+                more = self._search(conn, terms, list(job_ids), limit + len(rows), every_word=False)
+                rows += [r for r in more if (r["page_id"], r["ord"]) not in seen][: limit - len(rows)]
+        return [
+            SearchHit(
+                r["job_id"],
+                r["page_id"],
+                r["url"],
+                r["title"],
+                r["heading_path"],
+                r["body"],
+                snippet(index_text(r["body"]), terms),
+                float(r["score"]),
+                r["ord"],
+            )  # fmt: skip
+            for r in rows
+        ]
 
     def _search(
         self, conn: ReadConnection, terms: list[str], job_ids: list[str], limit: int, *, every_word: bool
-    ) -> list[SearchHit]:
+    ) -> list[dict[str, Any]]:
+        """Rows of the best matching sections: job_id, page_id, url, title, heading_path, body
+        (the section's Markdown), ord, score (higher is better)."""
         raise NotImplementedError
 
     def change_rows(self, job_id: str) -> list[PageChangeRow]:

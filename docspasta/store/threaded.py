@@ -54,6 +54,7 @@ class AsyncWriter:
         self.location = ""
         self.worker = ""
         self.shares_jobs = False
+        self.calls_waiting = 0  # calls handed to the writer thread and not answered yet
 
     async def start(self) -> AsyncWriter:
         try:
@@ -87,7 +88,14 @@ class AsyncWriter:
         """Run `fn(writer)` on the writer thread and await its result."""
         writer = self._writer
         assert writer is not None, "start the AsyncWriter first"
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, writer)
+        self.calls_waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, writer)
+        finally:
+            self.calls_waiting -= 1
+
+    async def index_pages(self, job_id: str, limit: int | None = None) -> int:
+        return await self.call(lambda w: w.index_pages(job_id, limit))
 
     # jobs
     async def create_job(

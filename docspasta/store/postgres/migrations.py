@@ -259,8 +259,9 @@ ALTER TABLE pages ADD COLUMN reuse TEXT CHECK (reuse IN ('not-modified', 'same-b
 """
 
 M005_SEARCH = """
--- full-text search: each completed page's sections (store/sections.py), weighted: the
--- section's heading A, the page's title B, its text C; English stemming
+-- full-text search: each completed page's sections (store/sections.py: where each is in the
+-- page's Markdown, and its words), weighted: the section's heading A, the page's title B,
+-- its words C; English stemming
 CREATE TABLE sections (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
@@ -269,15 +270,20 @@ CREATE TABLE sections (
     title TEXT NOT NULL,
     heading_path TEXT NOT NULL,
     headings TEXT NOT NULL,
-    body TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    stop INTEGER NOT NULL,
     tsv tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', headings), 'A') || setweight(to_tsvector('english', title), 'B')
-        || setweight(to_tsvector('english', body), 'C')
+        || setweight(to_tsvector('english', text), 'C')
     ) STORED
 );
 CREATE INDEX sections_page ON sections (page_id);
 CREATE INDEX sections_job ON sections (job_id);
 CREATE INDEX sections_tsv ON sections USING GIN (tsv);
+-- which completed pages are in the index (the engine indexes in the writer's idle time)
+ALTER TABLE pages ADD COLUMN indexed BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX pages_unindexed ON pages (job_id, id) WHERE status = 'completed' AND NOT indexed;
 """
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -334,14 +340,16 @@ def _index_sections(conn: psycopg.Connection[Any]) -> None:
         (last,),
     ).fetchall():
         insert_sections(conn, [s for r in rows for s in section_rows(r["job_id"], r["id"], r["title"], r["markdown"])])
+        conn.execute("UPDATE pages SET indexed = true WHERE id = ANY(%s)", ([r["id"] for r in rows],))
         last = rows[-1]["id"]
 
 
-def insert_sections(conn: psycopg.Connection[Any], rows: list[tuple[str, int, int, str, str, str, str]]) -> None:
+def insert_sections(conn: psycopg.Connection[Any], rows: list[tuple[object, ...]]) -> None:
     """Section rows (sections.section_rows) in one statement."""
     if rows:
         conn.execute(
-            "INSERT INTO sections (job_id, page_id, ord, title, heading_path, headings, body) SELECT * FROM "
-            "unnest(%s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[])",
+            "INSERT INTO sections (job_id, page_id, ord, title, heading_path, headings, text, start, stop) "
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::int[], %s::int[])",
             [list(column) for column in zip(*rows, strict=True)],
         )

@@ -10,7 +10,6 @@ from typing import Any
 import psycopg
 
 from ...errors import StoreError
-from ...records import SearchHit
 from ..location import display
 from ..sql_reads import ReadConnection, SQLReader
 from .connect import reader_pool
@@ -24,9 +23,6 @@ class QmarkConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[dict[str, Any]]:
         return self._conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
-
-
-HEADLINE = "StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=' … '"
 
 
 class PostgresReader(SQLReader):
@@ -48,26 +44,25 @@ class PostgresReader(SQLReader):
 
     def _search(
         self, conn: ReadConnection, terms: list[str], job_ids: list[str], limit: int, *, every_word: bool
-    ) -> list[SearchHit]:
-        """`tsvector` (English stemming, weighted heading A, title B, text C) on its GIN index,
-        ranked by ts_rank_cd; snippets by ts_headline for the hits only."""
+    ) -> list[dict[str, Any]]:
+        """`tsvector` (English stemming, weighted heading A, title B, words C) on its GIN index,
+        ranked by ts_rank_cd; the section's Markdown cut from its page's for the hits only."""
         query = (" & " if every_word else " | ").join(terms)  # words only (search_terms): safe in to_tsquery
         marks = ",".join("?" * len(job_ids))
         rows = conn.execute(
             f"""
             WITH q AS (SELECT to_tsquery('english', ?) AS q),
             hits AS (
-                SELECT s.*, ts_rank_cd(s.tsv, q.q, 32) AS score FROM sections s, q
+                SELECT s.id, ts_rank_cd(s.tsv, q.q, 32) AS score FROM sections s, q
                 WHERE s.tsv @@ q.q AND s.job_id IN ({marks}) ORDER BY score DESC, s.id LIMIT ?
             )
-            SELECT h.job_id, h.page_id, p.url, h.title, h.heading_path, h.body, h.ord, h.score,
-                   ts_headline('english', h.body, q.q, ?) AS snippet
-            FROM hits h JOIN pages p ON p.id = h.page_id, q ORDER BY h.score DESC, h.id
+            SELECT s.job_id, s.page_id, p.url, s.title, s.heading_path, s.ord, h.score,
+                   substr(p.markdown, s.start + 1, s.stop - s.start) AS body
+            FROM hits h JOIN sections s ON s.id = h.id JOIN pages p ON p.id = s.page_id ORDER BY h.score DESC, h.id
             """,
-            (query, *job_ids, limit, HEADLINE),
+            (query, *job_ids, limit),
         ).fetchall()
-        return [SearchHit(r["job_id"], r["page_id"], r["url"], r["title"], r["heading_path"], r["body"],
-                          r["snippet"], r["score"], r["ord"]) for r in rows]  # fmt: skip
+        return [dict(r) for r in rows]
 
     def exists(self) -> bool:
         try:

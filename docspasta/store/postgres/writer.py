@@ -373,6 +373,18 @@ class PostgresWriter:
             self._since_jobs[job_id] = row["since_job"]
         return self._since_jobs[job_id]
 
+    def index_pages(self, job_id: str, limit: int | None = None) -> int:
+        with self.transaction(job_id) as conn:  # the job's row lock: two workers never index one page twice
+            pages = conn.execute(
+                "SELECT id, coalesce(title, url) AS title, markdown FROM pages WHERE job_id = %s "
+                "AND status = 'completed' AND NOT indexed ORDER BY id LIMIT %s",
+                (job_id, limit),
+            ).fetchall()
+            rows = [s for p in pages for s in section_rows(job_id, p["id"], p["title"], p["markdown"] or "")]
+            insert_sections(conn, rows)
+            conn.execute("UPDATE pages SET indexed = true WHERE id = ANY(%s)", ([p["id"] for p in pages],))
+        return len(pages)
+
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction(job_id) as conn:
             frontier.release(conn, job_id, page_ids)
@@ -417,8 +429,6 @@ class PostgresWriter:
                 "GROUP BY h ON CONFLICT (job_id, hash) DO UPDATE SET pages = blocks.pages + excluded.pages",
                 (job_id, list(o.block_hashes)),
             )
-        if o.status == PageStatus.COMPLETED:
-            insert_sections(conn, section_rows(job_id, o.page_id, o.title or o.url, o.markdown or ""))
 
     # -- events -----------------------------------------------------------------------
 

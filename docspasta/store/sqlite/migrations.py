@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..page_rows import markdown_hash
-from ..sections import SECTION_INSERT, section_rows
+from . import search_index
 
 
 def _import_sqlite_utils() -> Any:
@@ -266,23 +266,20 @@ def m009_refresh(db: Database) -> None:
 
 @migrations()
 def m010_search(db: Database) -> None:
-    """Full-text search: each completed page's sections (store/sections.py) and an FTS5
-    index over their page title, heading and text (porter stemming), kept by triggers.
-    Pages stored before are indexed here."""
-    db.execute(
-        "CREATE TABLE sections (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, "
-        "page_id INTEGER NOT NULL REFERENCES pages (id) ON DELETE CASCADE, ord INTEGER NOT NULL, title TEXT NOT NULL, "
-        "heading_path TEXT NOT NULL, headings TEXT NOT NULL, body TEXT NOT NULL)"
-    )
-    db.execute("CREATE INDEX sections_page ON sections (page_id)")
-    db.execute("CREATE INDEX sections_job ON sections (job_id)")
-    sections = db.table("sections")
-    sections.enable_fts(["title", "headings", "body"], fts_version="FTS5", create_triggers=True, tokenize="porter")
+    """Full-text search: each completed page's sections (store/sections.py) and a contentless
+    FTS5 index over their page title, heading and words (porter stemming); see
+    sqlite/search_index.py for why contentless. `pages.indexed` says which completed pages
+    are in it (the engine indexes in the writer's idle time). Pages stored before are
+    indexed here."""
+    for statement in search_index.SCHEMA:
+        db.execute(statement)
     last = -1
     while rows := db.execute(  # a few hundred pages at a time, however big the store
         "SELECT id, job_id, coalesce(title, url), markdown FROM pages WHERE status = 'completed' "
         "AND markdown IS NOT NULL AND id > ? ORDER BY id LIMIT 500",
         [last],
     ).fetchall():
-        db.conn.executemany(SECTION_INSERT, [r for row in rows for r in section_rows(row[1], row[0], row[2], row[3])])
+        for page_id, job_id, title, markdown in rows:
+            search_index.index_page(db.conn, job_id, page_id, title, markdown)
+        db.conn.executemany("UPDATE pages SET indexed = 1 WHERE id = ?", [(row[0],) for row in rows])
         last = rows[-1][0]

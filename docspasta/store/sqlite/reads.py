@@ -11,14 +11,12 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ...errors import StoreError
-from ...records import SearchHit
 from ..location import DbSpec, resolve_db_path
 from ..sql_reads import ReadConnection, SQLReader
-
-# page title, section heading, section text: a heading match counts most
-BM25_WEIGHTS = "2.0, 5.0, 1.0"
+from . import search_index
 
 
 class SQLiteReader(SQLReader):
@@ -52,20 +50,8 @@ class SQLiteReader(SQLReader):
 
     def _search(
         self, conn: ReadConnection, terms: list[str], job_ids: list[str], limit: int, *, every_word: bool
-    ) -> list[SearchHit]:
-        """FTS5 over `sections_fts` (porter stemming), ranked by bm25."""
+    ) -> list[dict[str, Any]]:
+        """FTS5 (porter stemming, bm25) over `sections_fts`: see search_index.py."""
         match = (" " if every_word else " OR ").join(f'"{t}"' for t in terms)
-        marks = ",".join("?" * len(job_ids))
-        rows = conn.execute(
-            f"""
-            SELECT s.job_id, s.page_id, p.url, s.title, s.heading_path, s.body, s.ord,
-                   snippet(sections_fts, 2, '**', '**', ' … ', 24) AS snippet,
-                   -bm25(sections_fts, {BM25_WEIGHTS}) AS score
-            FROM sections_fts JOIN sections s ON s.id = sections_fts.rowid JOIN pages p ON p.id = s.page_id
-            WHERE sections_fts MATCH ? AND s.job_id IN ({marks})
-            ORDER BY bm25(sections_fts, {BM25_WEIGHTS}) LIMIT ?
-            """,
-            (match, *job_ids, limit),
-        ).fetchall()
-        return [SearchHit(r["job_id"], r["page_id"], r["url"], r["title"], r["heading_path"], r["body"],
-                          r["snippet"], r["score"], r["ord"]) for r in rows]  # fmt: skip
+        rows = conn.execute(search_index.search_sql(len(job_ids)), (match, *job_ids, limit)).fetchall()
+        return [dict(r) for r in rows]

@@ -44,8 +44,7 @@ from ..duplicates import Candidates, StoredPage
 from ..location import DbSpec, resolve_db_path
 from ..page_rows import finalize_verdict, job_record, page_columns, stored_page
 from ..reading_order import OrderItem, reading_order
-from ..sections import SECTION_INSERT, section_rows
-from . import frontier
+from . import frontier, search_index
 from .migrations import Database, migrations
 
 HEARTBEAT_STALE_S = 30.0
@@ -330,6 +329,7 @@ class SQLiteWriter:
 
     def delete_job(self, job_id: str) -> None:
         with self.transaction() as conn:
+            search_index.unindex(conn, "s.job_id = ?", (job_id,))
             if conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount == 0:
                 raise JobNotFoundError(job_id)
 
@@ -371,6 +371,10 @@ class SQLiteWriter:
                 raise JobNotFoundError(job_id)
             self._since_jobs[job_id] = row[0]
         return self._since_jobs[job_id]
+
+    def index_pages(self, job_id: str, limit: int | None = None) -> int:
+        with self.transaction() as conn:
+            return search_index.index_pending(conn, job_id, limit)
 
     def release(self, job_id: str, page_ids: list[int] | None = None) -> None:
         with self.transaction() as conn:
@@ -419,7 +423,6 @@ class SQLiteWriter:
             conn.execute(
                 "UPDATE pages SET seq = (SELECT completed FROM jobs WHERE id = ?) WHERE id = ?", (job_id, o.page_id)
             )
-            conn.executemany(SECTION_INSERT, section_rows(job_id, o.page_id, o.title or o.url, o.markdown or ""))
 
     # -- events -----------------------------------------------------------------------
 
@@ -530,6 +533,7 @@ def _near(conn: sqlite3.Connection, job_id: str, o: PageOutcome) -> list[StoredP
 
 
 def _demote(conn: sqlite3.Connection, job_id: str, page: StoredPage, original: str) -> None:
+    search_index.unindex(conn, "s.page_id = ?", (page.id,))  # while its Markdown is there to unindex
     conn.execute(
         "UPDATE pages SET status = ?, reason = ?, duplicate_of = ?, markdown = NULL, html_gz = NULL, "
         "content_hash = NULL, sketch = NULL, band0 = NULL, band1 = NULL, band2 = NULL, band3 = NULL, "
@@ -540,7 +544,6 @@ def _demote(conn: sqlite3.Connection, job_id: str, page: StoredPage, original: s
         "UPDATE blocks SET pages = pages - 1 WHERE job_id = ? AND hash = ?",
         [(job_id, h) for h in page.block_hashes],
     )
-    conn.execute("DELETE FROM sections WHERE page_id = ?", (page.id,))
 
 
 def _alive(worker: str | None, heartbeat_at: float | None) -> bool:

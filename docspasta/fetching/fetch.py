@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import hashlib
 import random
 import time
@@ -92,9 +93,10 @@ class FetchedPage:
     def not_modified(self) -> bool:
         return self.status == 304
 
-    @property
+    @functools.cached_property
     def body_hash(self) -> str | None:
-        """The raw body's hash: a refresh that gets the same bytes does not extract them again."""
+        """The raw body's hash: a refresh that gets the same bytes does not extract them again.
+        Worked out once (it runs on the event loop, over up to max_bytes)."""
         return None if self.not_modified else hashlib.blake2b(self.body, digest_size=16).hexdigest()
 
 

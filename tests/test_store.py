@@ -76,6 +76,19 @@ def test_the_factory_picks_the_backend_from_what_db_names(db_path, pg_url):
     assert not open_reader(db_path.with_name("none.db")).exists()
 
 
+def test_a_sqlite_file_without_the_schema_yet_is_not_a_store(tmp_path):
+    """A writer creates the file a moment before it commits the schema; a poller in between
+    must see "no store yet", not fail on `no such table: jobs`."""
+    import sqlite3
+
+    half = tmp_path / "half.db"
+    sqlite3.connect(half).close()  # the file exists, empty
+    reader = open_reader(half)
+    assert half.exists() and not reader.exists()
+    open_writer(half).close()
+    assert reader.exists() and reader.list_jobs() == []
+
+
 def test_postgres_migrations_are_applied_once_and_urls_hide_passwords(pg_url):
     from docspasta.store import display
 

@@ -28,7 +28,16 @@ class SQLiteReader(SQLReader):
         self.location = str(self.path)
 
     def exists(self) -> bool:
-        return self.path.exists()
+        """A file alone is not a store yet: a writer may have created it a moment ago and
+        not yet committed the schema, and a poller reading then would fail on `no such table`."""
+        if not self.path.exists():
+            return False
+        try:
+            with self._read() as conn:
+                row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").fetchone()
+        except StoreError:
+            return False
+        return row is not None
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from ..urls import MAX_URL_LENGTH, normalize
 from . import tokens
@@ -24,6 +25,7 @@ from .fingerprints import block_hashes, line_sketch
 from .generated import PageKind, kind_from_page, source_language
 from .htmltree import Element, class_set, drop, parse, text_of, visible_length
 from .markdown import Fidelity, convert
+from .markdown_sites import MarkdownShell, docsify_shell
 from .outlinks import Outlinks, pack
 from .quality import score
 
@@ -35,6 +37,7 @@ APP_ROOT_IDS = frozenset({"root", "app", "__next", "__nuxt", "___gatsby", "svelt
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _REFRESH = re.compile(r"""\s*(\d+(?:\.\d*)?)?\s*[;,]\s*(?:url\s*=\s*)?["']?([^"'\s][^"']*)""", re.I)
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")  # as fetching.fetch says; extraction may not import it
 _ENABLE_JS = re.compile(r"enable javascript|javascript (is )?(required|disabled)|requires javascript", re.I)
 
 
@@ -44,6 +47,8 @@ class ExtractInput:
     body: bytes
     charset: str | None = None
     keep_html: bool = True
+    markdown: str | None = None  # None: `body` is HTML; else Markdown whose links read as "plain", "docsify" or
+    markdown_base: str | None = None  # "docsify-relative" (MarkdownShell.markdown_mode) say; a Docsify site's base
 
 
 @dataclass(frozen=True)
@@ -70,32 +75,65 @@ class ExtractedPage:
     prev_url: str | None = None  # its "previous page" link (bridges a chain over a page that is missing)
     page_kind: str | None = None  # a generated page's kind (generated.PageKind), else None
     outlinks: bytes | None = None  # links, anchors, refresh and canonical URLs, packed (outlinks.pack)
+    twin_url: str | None = None  # the page's Markdown twin: <link rel=alternate type=text/markdown>, absolute
+    shell: MarkdownShell | None = None  # a Docsify-style shell: its content is Markdown files, fetched directly
 
     @property
     def has_content(self) -> bool:
         return bool(self.markdown.strip())
 
+    @classmethod
+    def scored(
+        cls, markdown: str, *, title: str, link_chars: int, text_chars: int, started: float, **rest: Any
+    ) -> ExtractedPage:
+        """The page with what every source derives from its Markdown alike: score, hash,
+        tokens and the sketches duplicate detection compares (one split serves them all)."""
+        words = markdown.split()
+        quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars,
+                                 words=len(words))  # fmt: skip
+        return cls(
+            title=title,
+            markdown=markdown,
+            quality=quality,
+            quality_reasons=reasons,
+            content_hash=hashlib.blake2b(" ".join(words).encode(), digest_size=16).hexdigest() if markdown else None,
+            words=len(words),
+            extract_ms=(time.perf_counter() - started) * 1000,
+            tokens=tokens.estimate(markdown),
+            sketch=line_sketch(markdown) if markdown else None,
+            block_hashes=block_hashes(markdown),
+            **rest,
+        )
+
 
 def extract_page(item: ExtractInput) -> ExtractedPage:
+    if item.markdown is not None:
+        from .markdown_page import extract_markdown  # it builds on this module's types
+
+        return extract_markdown(item)
     started = time.perf_counter()
-    tree = parse(decode_html(item.body, item.charset))
+    html = decode_html(item.body, item.charset)
+    tree = parse(html)
     markdown, title, extractor = "", "", "none"
     links: tuple[str, ...] = ()
     anchors: tuple[str, ...] = ()
     link_chars = text_chars = 0
     fidelity: dict[str, int] = {}
     needs_js = False
-    refresh = canonical = next_url = prev_url = kind = None
+    refresh = canonical = next_url = prev_url = kind = twin = None
+    shell: MarkdownShell | None = None
     if tree is not None:
         base, refresh = _base_and_refresh(tree, item.url)
         links, anchors, link_chars, pager = _links(tree, base)
-        canonical, head_pager = _head_links(tree, base)
+        canonical, head_pager, twin = _head_links(tree, base)
         next_url, prev_url = head_pager.get("next") or pager.get("next"), head_pager.get("prev") or pager.get("prev")
         title = _title(tree)
         body = tree.find("body")
         text_chars = visible_length(body) if body is not None else 0
         kind = kind_from_page(tree, item.url)
         needs_js = kind is None and _is_javascript_shell(tree, text_chars)
+        if kind is None and text_chars <= JS_SHELL_MAX_TEXT:
+            shell = docsify_shell(html, item.url)
         if kind == PageKind.SOURCE:
             markdown, extractor = source_markdown(tree, item.url), "source-listing"
         elif not needs_js:
@@ -103,22 +141,15 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
             fidelity = fid.as_dict() if fid is not None else {}
     if not title:
         title = _first_heading(markdown) or item.url
-    words = markdown.split()  # one split for the word count, the score and the hash
-    quality, reasons = score(markdown, title=title, link_text_chars=link_chars, text_chars=text_chars, words=len(words))
-    return ExtractedPage(
+    return ExtractedPage.scored(
+        markdown,
         title=title,
-        markdown=markdown,
+        link_chars=link_chars,
+        text_chars=text_chars,
+        started=started,
         links=links,
-        quality=quality,
-        quality_reasons=reasons,
-        content_hash=hashlib.blake2b(" ".join(words).encode(), digest_size=16).hexdigest() if markdown else None,
-        words=len(words),
-        extract_ms=(time.perf_counter() - started) * 1000,
         html_gz=zlib.compress(item.body, 6) if item.keep_html else None,
         extractor=extractor,
-        tokens=tokens.estimate(markdown),
-        sketch=line_sketch(markdown) if markdown else None,
-        block_hashes=block_hashes(markdown),
         fidelity=fidelity,
         needs_javascript=needs_js,
         anchors=anchors,
@@ -128,6 +159,8 @@ def extract_page(item: ExtractInput) -> ExtractedPage:
         prev_url=prev_url,
         page_kind=kind,
         outlinks=pack(Outlinks(links, anchors, refresh, canonical)),
+        twin_url=twin,
+        shell=shell,
     )
 
 
@@ -156,9 +189,10 @@ def _refresh_target(metas: Iterable[Element], base: str) -> str | None:
     return None
 
 
-def _head_links(tree: Element, base: str) -> tuple[str | None, dict[str, str]]:
-    """<link rel=canonical>, and <link rel=next/prev> (the generator's next and previous page)."""
-    canonical = None
+def _head_links(tree: Element, base: str) -> tuple[str | None, dict[str, str], str | None]:
+    """<link rel=canonical>, <link rel=next/prev> (the generator's next and previous page),
+    and <link rel=alternate type=text/markdown> (the page's Markdown twin)."""
+    canonical = twin = None
     pager: dict[str, str] = {}
     head = tree.find("head")
     for link in head.iter("link") if head is not None else ():
@@ -171,7 +205,9 @@ def _head_links(tree: Element, base: str) -> tuple[str | None, dict[str, str]]:
         for direction in ("next", "prev"):
             if direction in rel and direction not in pager and (url := normalize(href, base=base)):
                 pager[direction] = url
-    return canonical, pager
+        if twin is None and "alternate" in rel and (link.get("type") or "").strip().lower() in MARKDOWN_TYPES:
+            twin = normalize(href, base=base)
+    return canonical, pager, twin
 
 
 def source_markdown(tree: Element, url: str) -> str:

@@ -18,7 +18,9 @@
     │   ├── ResponseTooLargeError       the body exceeded the size cap
     │   ├── RedirectError               too many redirects, a loop, or a hop out of scope
     │   ├── KnownTargetError            a redirect leads to a page the job already has (a duplicate)
-    │   └── ConnectError                DNS, refused connection, TLS or protocol failure
+    │   ├── ConnectError                DNS, refused connection, TLS or protocol failure
+    │   └── RenderError                 the browser could not render the page in time
+    ├── RenderingUnavailableError       rendering was required but Chromium or Playwright is missing
     ├── ExtractionError                 HTML could not be turned into Markdown
     │   └── ExtractionTimeoutError      extraction exceeded its per-page limit
     └── ExportError                     an export could not be built or written
@@ -172,6 +174,19 @@ class BlockedAddressError(FetchError):
 
 class ConnectError(FetchError):
     retryable = True
+
+
+class RenderError(FetchError):
+    """Headless Chromium could not render a page (crashed, or missed the render deadline);
+    the page keeps what its HTML gave, with this reason."""
+
+
+class RenderingUnavailableError(DocspastaError):
+    """`render=always` asked for a browser this machine does not have."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"rendering unavailable: {why}")
 
 
 class ExtractionError(DocspastaError):

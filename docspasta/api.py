@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .crawl.engine import ProgressCallback, run_job
+from .crawl.sources import check_rendering
 from .errors import InvalidSettingError
 from .exports.changes import ChangeReport, change_report
 from .exports.export import paste_text
@@ -95,6 +96,7 @@ async def crawl_async(
 ) -> JobResult:
     """Crawl `url` with the given CrawlSettings fields; return when the job ends."""
     crawl_settings = CrawlSettings.from_dict({"url": url, **settings})
+    await asyncio.to_thread(check_rendering, crawl_settings)  # render=always without a browser: refused before storing
     async with open_async_writer(db) as store:
         job_id = await store.create_job(crawl_settings)
         job = await run_job(store, job_id, on_progress=on_progress)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -101,7 +102,7 @@ def main() -> None:
     "max_pages", "max_depth", "concurrency", "per_host_concurrency", "batch_size", "quality_threshold", "include",
     "exclude", "timeout", "retries", "min_delay", "scope_prefix", "user_agent", "headers", "keep_html", "strategy",
     "use_sitemaps", "ignore_robots", "include_generated", "processing", "max_bytes", "extract_timeout",
-    "lease_seconds",
+    "lease_seconds", "publisher_markdown", "render", "render_timeout", "render_pages", "render_memory_mb",
 )  # fmt: skip
 @guard_options
 @db_option
@@ -135,6 +136,8 @@ def crawl(url: str, db: str | None, out: str | None, as_json: bool, quiet: bool,
     if "headers" in values:
         values["headers"] = [_parse_header(h) for h in values["headers"]]
     settings = _settings({"url": url, **values})
+    if not enqueue:  # a worker elsewhere may have the browser this machine lacks; there the job fails and says so
+        _check_rendering(settings)
     with _writer(db) as store:
         job_id = store.create_job(settings, run_by=RunBy.WORKERS if enqueue else RunBy.CREATOR)
         if enqueue:
@@ -318,7 +321,7 @@ def export(
 
 @main.command(name="map")
 @click.argument("url")
-@setting_options("include", "exclude", "scope_prefix", "max_pages", "timeout", "use_sitemaps")
+@setting_options("include", "exclude", "scope_prefix", "max_pages", "timeout", "use_sitemaps", "publisher_markdown")
 @click.option(
     "--link-depth",
     type=click.IntRange(1, 2),
@@ -345,6 +348,7 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
             "start_url": preview.start_url, "scope": {"host": preview.scope.host, "prefix": preview.scope.prefix},
             "kept": preview.kept, "predicted_pages": preview.predicted_pages,
             "dropped_by_rule": preview.dropped_by_rule(),
+            "published": dataclasses.asdict(preview.published),
             "urls": [{"url": u.url, "found_by": u.found_by, "kept": u.kept, "rule": u.rule} for u in preview.urls],
         }, indent=2))  # fmt: skip
         return
@@ -355,6 +359,9 @@ def map_command(url: str, link_depth: int, kept_only: bool, as_json: bool, **opt
                f"{preview.max_pages} would take about {preview.predicted_pages}.", err=True)  # fmt: skip
     for rule, n in preview.dropped_by_rule().items():
         click.echo(f"  dropped {n:>5}: {rule}", err=True)
+    click.echo("\nWhat the site publishes:", err=True)
+    for line in preview.published.lines(preview.pages_fetched):
+        click.echo(f"  {line}", err=True)
 
 
 @main.command()
@@ -564,6 +571,13 @@ def _settings(values: dict[str, Any]) -> CrawlSettings:
     except InvalidSettingError as exc:
         flag = FLAGS.get(exc.field, exc.field)
         raise BadInput(f"{flag}: {exc.value!r} is not allowed; expected {exc.expected}") from None
+
+
+def _check_rendering(settings: CrawlSettings) -> None:
+    from .crawl.sources import rendering_refusal
+
+    if (why := rendering_refusal(settings)) is not None:
+        raise BadInput(f"--render always: rendering unavailable: {why}; use --render auto to crawl without it")
 
 
 def _parse_header(text: str) -> tuple[str, str]:

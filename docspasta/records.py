@@ -80,6 +80,25 @@ class FoundBy(StrEnum):
     REFRESH = "refresh"  # a prompt <meta http-equiv=refresh>
     CANONICAL = "canonical"  # a page's rel=canonical URL
     ALIAS = "alias"  # a redirect's target, recorded so no later link fetches it again
+    LLMS_TXT = "llms.txt"  # listed by the site's llms.txt
+    TWIN = "twin"  # a page's Markdown twin, recorded so no later link fetches it again as a page of its own
+
+
+class PageSource(StrEnum):
+    """Where a completed page's Markdown came from (`pages.source`); `extractor` says which
+    rules made it."""
+
+    HTML = "html"  # the HTML as served, converted
+    PUBLISHER_MARKDOWN = "publisher-markdown"  # the site's own Markdown: a page's .md twin, or a .md file it serves
+    RENDERED = "rendered"  # the DOM after headless Chromium ran the page's scripts, converted
+
+
+class RenderMode(StrEnum):
+    """When a page is rendered in headless Chromium (`--render`)."""
+
+    NEVER = "never"
+    AUTO = "auto"  # only pages whose HTML is an empty JavaScript app shell
+    ALWAYS = "always"
 
 
 class Reuse(StrEnum):
@@ -225,6 +244,8 @@ class PageOutcome:
     body_hash: str | None = None  # of the raw body as fetched: a refresh's "same bytes" test
     outlinks: builtins.bytes | None = None  # the page's links, packed: what a refresh follows on a 304
     reuse: Reuse | None = None  # in a refresh: the store takes the earlier outcome over (see Reuse)
+    source: PageSource | None = None  # where the Markdown came from (completed pages)
+    source_note: str | None = None  # why not from a better source: a twin rejected, a render that failed
 
 
 # -- what the store hands out ---------------------------------------------------------------
@@ -258,6 +279,8 @@ class JobRecord:
     label: str | None = None
     run_by: RunBy = RunBy.CREATOR
     since_job: str | None = None  # the job this one refreshes
+    markdown_base: str | None = None  # a Docsify-style site: where its .md files live (their links read that way)
+    markdown_relative: bool = False  # and whether their links resolve against their file (relativePath)
 
     @property
     def pages_per_second(self) -> float:
@@ -282,6 +305,7 @@ class PageContent:
     fidelity: dict[str, int] | None = None
     block_hashes: tuple[str, ...] = ()
     content_hash: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +321,8 @@ class PageDetail:
     markdown: str
     fidelity: dict[str, int] | None = None
     extractor: str | None = None
+    source: str | None = None
+    source_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ from typing import Any
 
 from .errors import InvalidSettingError
 from .guard import parse_allowed_host
-from .records import ProcessingMode, StrategyName
+from .records import ProcessingMode, RenderMode, StrategyName
 from .urls import check_start_url, compile_glob
 
 PROCESSING_MODES = tuple(ProcessingMode)
 STRATEGIES = tuple(StrategyName)
+RENDER_MODES = tuple(RenderMode)
 DEFAULT_USER_AGENT = "docspasta/0.1 (documentation-to-Markdown crawler; +python-httpx)"
 
 
@@ -223,6 +224,35 @@ class CrawlSettings:
         "are still never extracted twice.",
         flag="--no-conditional",
     )
+    publisher_markdown: bool = _f(
+        True,
+        "Take a page's Markdown from the site itself when it publishes it (a `.md` twin named by "
+        '<link rel="alternate" type="text/markdown">, the .md files llms.txt lists, a Docsify site\'s files), '
+        "checked against the HTML and falling back to it with the reason.",
+        flag="--no-publisher-markdown",
+        label="Use the site's own Markdown (llms.txt, .md twins)",
+    )
+    render: str = _f(
+        "auto",
+        "Run pages' JavaScript in headless Chromium: never; auto (only pages whose HTML is an empty app "
+        "shell); always (every page). A rendered page costs a browser tab (about 0.1-1 s and 100-300 MB for "
+        "the browser) instead of milliseconds; needs chromium installed. Every request the page makes goes "
+        "through the crawl's own fetcher (address guard, robots.txt, pacing, size cap); images, fonts and "
+        "media are never fetched.",
+        flag="--render",
+        metavar="|".join(RenderMode),
+        label="Render JavaScript pages",
+        choices=RENDER_MODES,
+    )
+    render_timeout: float = _f(
+        15.0, "Seconds one page may take to render before it keeps what its HTML gave.", lo=1, hi=120,
+        flag="--render-timeout",
+    )  # fmt: skip
+    render_pages: int = _f(2, "Pages rendered at once (each is a browser tab).", lo=1, hi=16, flag="--render-pages")
+    render_memory_mb: int = _f(
+        1024, "The browser is restarted once its processes hold more than this many MB.", lo=128, hi=65536,
+        flag="--render-memory",
+    )  # fmt: skip
     lease_seconds: float = _f(
         60.0,
         "Seconds a claimed page stays with the process crawling it unless renewed (every second while it "
@@ -243,10 +273,6 @@ class CrawlSettings:
             parse_allowed_host(entry)
         if self.scope_prefix is not None and not self.scope_prefix.startswith("/"):
             raise InvalidSettingError("scope_prefix", self.scope_prefix, "a URL path starting with '/'")
-        if self.strategy not in STRATEGIES:
-            raise InvalidSettingError("strategy", self.strategy, "one of " + ", ".join(STRATEGIES))
-        if self.processing not in PROCESSING_MODES:
-            raise InvalidSettingError("processing", self.processing, "one of " + ", ".join(PROCESSING_MODES))
 
     # -- conversion -----------------------------------------------------------------
 
@@ -382,6 +408,8 @@ def _validate_field(settings: CrawlSettings, f: dataclasses.Field) -> None:
     if lo is not None and not (lo <= value <= hi):
         kind = "a whole number" if expected_type is int else "a number"
         raise InvalidSettingError(f.name, value, f"{kind} from {lo:g} to {hi:g}")
+    if (choices := f.metadata.get("choices")) and value not in choices:
+        raise InvalidSettingError(f.name, value, "one of " + ", ".join(choices))
 
 
 def validation_errors(values: Mapping[str, Any]) -> dict[str, str]:

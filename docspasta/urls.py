@@ -233,6 +233,10 @@ def dedup_key(normalized_url: str) -> str:
     return normalized_url.split("://", 1)[1]
 
 
+def is_markdown_path(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith((".md", ".markdown"))
+
+
 def has_non_page_extension(url: str) -> bool:
     last = urlsplit(url).path.rsplit("/", 1)[-1]
     if "." not in last:
@@ -290,6 +294,7 @@ class Scope:
     exclude: tuple[str, ...] = ()
     # names a link to a literal non-public address for what it is (guard.AddressGuard.literal_refusal)
     literal_refusal: Callable[[str], str | None] | None = None
+    markdown_pages: bool = False  # .md files are pages (the site's own Markdown), not files to skip
 
     def reason_to_skip(self, url: str) -> str | None:
         """None if `url` (normalised) is in scope, else the short reason it is not."""
@@ -306,6 +311,6 @@ class Scope:
                 return f"out of scope: excluded by {pattern}"
         if self.include and not any(compile_glob(p).match(path) for p in self.include):
             return "out of scope: matches no include pattern"
-        if has_non_page_extension(url):
+        if has_non_page_extension(url) and not (self.markdown_pages and is_markdown_path(url)):
             return "non-page file"
         return None

@@ -18,6 +18,9 @@ from loopback_server import LoopbackServer
 SITES = Path(__file__).parent / "sites"
 
 
+DISCOVERY_FILES = ("/robots.txt", "sitemap.xml", ".xml.gz", "/llms.txt", "/llms-full.txt")
+
+
 class FixtureServer(LoopbackServer):
     def __init__(
         self,
@@ -61,8 +64,8 @@ class FixtureServer(LoopbackServer):
             return list(self.requests)
 
     def pages_fetched(self) -> list[str]:
-        """Requests for pages: without the discovery files (robots.txt, sitemaps)."""
-        return [p for p in self.fetched() if not p.endswith(("/robots.txt", "sitemap.xml", ".xml.gz"))]
+        """Requests for pages: without the discovery files (robots.txt, sitemaps, llms.txt)."""
+        return [p for p in self.fetched() if not p.endswith(DISCOVERY_FILES)]
 
 
 class _Handler(SimpleHTTPRequestHandler):

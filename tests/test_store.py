@@ -95,7 +95,8 @@ def test_postgres_migrations_are_applied_once_and_urls_hide_passwords(pg_url):
     open_writer(pg_url).close()
     with open_writer(pg_url) as again:
         names = [r[0] for r in sql(again, "SELECT name FROM docspasta_migrations")]
-    assert names == ["m001_initial", "m002_lease_token", "m003_workers", "m004_refresh", "m005_search"]
+    assert names == ["m001_initial", "m002_lease_token", "m003_workers", "m004_refresh", "m005_search",
+                     "m006_sources"]  # fmt: skip
     assert (
         display("postgresql://crawler:s3cret@db.example:5432/docs") == "postgresql://crawler:***@db.example:5432/docs"
     )
@@ -107,7 +108,7 @@ def test_migrations_are_idempotent(db_path):
         names = [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_initial", "m002_docs_markdown", "m003_strategies", "m004_comparisons", "m005_canonical",
                      "m006_reading_order", "m007_lease_token", "m008_workers", "m009_refresh",
-                     "m010_search"]  # fmt: skip
+                     "m010_search", "m011_sources"]  # fmt: skip
 
 
 def test_a_store_made_before_refreshes_gets_markdown_hashes_and_its_jobs_refresh(db_path):

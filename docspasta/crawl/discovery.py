@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..errors import FetchError
-from ..extraction.extract import decode_html, page_links
-from ..extraction.htmltree import parse
+from ..extraction.extract import ExtractedPage, ExtractInput, decode_html, extract_page
+from ..extraction.llms_txt import parse_llms_txt
 from ..fetching.fetch import FetchedPage, Fetcher, HopCheck, hop_check
 from ..guard import AddressGuard
 from ..settings import CrawlSettings
@@ -66,6 +66,38 @@ async def read_sitemaps(
     return reading
 
 
+@dataclass
+class LlmsReading:
+    """What a site publishes for language models: its llms.txt files and what they list."""
+
+    files: list[str] = field(default_factory=list)  # the llms.txt files read
+    full: list[str] = field(default_factory=list)  # llms-full.txt files that exist (noted, not downloaded)
+    found: list[tuple[str, str, str]] = field(default_factory=list)  # (url, title, the llms.txt listing it)
+
+
+Probe = Callable[[str], Awaitable["int | None"]]
+
+
+async def read_llms_txt(fetch: FetchResource, probe: Probe, origin: str, scope: Scope) -> LlmsReading:
+    """llms.txt at the site root and at the scope root (llmstxt.org), and whether an
+    llms-full.txt sits beside each; same host only."""
+
+    def other_host(url: str) -> str | None:
+        return None if host_of(url) == scope.host else "out of scope: other host"
+
+    reading = LlmsReading()
+    roots = dict.fromkeys((f"{origin}/", f"{origin}{scope.prefix}"))
+    for root in roots:
+        fetched = await fetch(f"{root}llms.txt", hop_check(other_host))
+        parsed = parse_llms_txt(decode_html(fetched.body, fetched.charset), fetched.final_url) if fetched else None
+        if fetched is not None and parsed is not None:
+            reading.files.append(fetched.final_url)
+            reading.found.extend((url, title, fetched.final_url) for url, title, _ in parsed.links)
+        if await probe(f"{root}llms-full.txt") == 200:
+            reading.full.append(f"{root}llms-full.txt")
+    return reading
+
+
 # -- scope preview ------------------------------------------------------------------------
 
 
@@ -78,6 +110,31 @@ class MappedURL:
 
 
 @dataclass
+class Published:
+    """What the site publishes besides HTML, as far as the preview looked."""
+
+    llms_txt: list[str] = field(default_factory=list)
+    llms_full_txt: list[str] = field(default_factory=list)
+    llms_urls: int = 0  # URLs its llms.txt files list
+    twins: dict[str, str] = field(default_factory=dict)  # page -> its declared Markdown twin, of the pages fetched
+    markdown_shell: str | None = None  # a Docsify-style shell: where its Markdown files live
+    javascript_shell: bool = False  # the start page is an empty app shell (content needs rendering)
+
+    def lines(self, pages_fetched: int) -> list[str]:
+        """Plain sentences for a terminal or the dashboard."""
+        lines = [f"llms.txt: {url}" for url in self.llms_txt] or ["llms.txt: none"]
+        if self.llms_txt:
+            lines.append(f"  lists {self.llms_urls} URLs")
+        lines += [f"llms-full.txt: {url}" for url in self.llms_full_txt]
+        lines.append(f"Markdown twins: {len(self.twins)} of the {pages_fetched} pages fetched declare one")
+        if self.markdown_shell:
+            lines.append(f"Docsify-style site: its pages are the Markdown files under {self.markdown_shell}")
+        elif self.javascript_shell:
+            lines.append("the start page is an empty JavaScript app: its pages need rendering (--render auto)")
+        return lines
+
+
+@dataclass
 class ScopePreview:
     start_url: str
     scope: Scope
@@ -85,6 +142,7 @@ class ScopePreview:
     max_pages: int
     pages_fetched: int
     sitemap_files: int
+    published: Published = field(default_factory=Published)
 
     @property
     def kept(self) -> int:
@@ -124,10 +182,16 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
         host = host_of(start.final_url)
         guard = AddressGuard(settings.allow_private, settings.allow_hosts)
         prefix = settings.scope_prefix or directory_of(start.final_url)
-        scope = Scope(host, prefix, settings.include, settings.exclude, guard.literal_refusal)
+        scope = Scope(
+            host, prefix, settings.include, settings.exclude, guard.literal_refusal, settings.publisher_markdown
+        )
         origin = start.final_url.split("://", 1)[0] + "://" + host
         found: dict[str, str] = {normalize(start.final_url) or start.final_url: "start"}
-        level = _page_links(start)
+        published = Published()
+        first = await asyncio.to_thread(_read_page, start, published)
+        published.javascript_shell = first.needs_javascript
+        published.markdown_shell = first.shell.base_url if first.shell is not None else None
+        level = list(first.links) + ([first.shell.homepage_url, *first.shell.nav_urls] if first.shell else [])
         fetched = 1
         for depth in range(1, link_depth + 1):
             for url in level:
@@ -137,7 +201,8 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
             targets = [u for u in level if explain(scope, u)[0]][:max_fetches]
             fetched += len(targets)
             pages = await asyncio.gather(*(_try(fetcher, u, hop_check(scope.reason_to_skip)) for u in targets))
-            level = [link for page in pages if page is not None for link in _page_links(page)]
+            read = [await asyncio.to_thread(_read_page, page, published) for page in pages if page is not None]
+            level = [link for page in read for link in page.links]
 
         async def resource(url: str, check: HopCheck) -> FetchedPage | None:
             return await _try(fetcher, url, check, html_only=False)
@@ -146,8 +211,13 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
         for loc, _, _ in reading.found:
             if (listed := normalize(loc)) is not None:
                 found.setdefault(listed, "sitemap")
+        if settings.publisher_markdown:
+            llms = await read_llms_txt(resource, fetcher.probe, origin, scope)
+            published.llms_txt, published.llms_full_txt, published.llms_urls = llms.files, llms.full, len(llms.found)
+            for url, _, _ in llms.found:
+                found.setdefault(url, "llms.txt")
     urls = [MappedURL(url, how, *explain(scope, url)) for url, how in found.items()]
-    return ScopePreview(settings.url, scope, urls, settings.max_pages, fetched, reading.files)
+    return ScopePreview(settings.url, scope, urls, settings.max_pages, fetched, reading.files, published)
 
 
 def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]:
@@ -170,9 +240,12 @@ def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]
     return lines
 
 
-def _page_links(page: FetchedPage) -> list[str]:
-    tree = parse(decode_html(page.body, page.charset))
-    return list(page_links(tree, page.final_url)[0]) if tree is not None else []
+def _read_page(page: FetchedPage, published: Published) -> ExtractedPage:
+    """The page's links and what it says it publishes (its Markdown twin), noted in `published`."""
+    read = extract_page(ExtractInput(page.final_url, page.body, page.charset, keep_html=False))
+    if read.twin_url:
+        published.twins[page.final_url] = read.twin_url
+    return read
 
 
 async def _try(fetcher: Fetcher, url: str, check: HopCheck | None, *, html_only: bool = True) -> FetchedPage | None:

@@ -62,17 +62,19 @@ from ..records import (
     NewLink,
     PageKind,
     PageOutcome,
+    PageSource,
     PageStatus,
     ProcessingMode,
     Reuse,
     StrategyName,
 )
 from ..store import AsyncWriter
-from ..urls import Scope, dedup_key, directory_of, host_of, normalize
-from .discovery import read_sitemaps
+from ..urls import Scope, dedup_key, directory_of, host_of, is_markdown_path, normalize
+from .discovery import read_llms_txt, read_sitemaps
 from .limits import JobLimits
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
+from .sources import Sourced, Sources, rendering_refusal
 from .strategies import score_url
 from .traps import QueryVariants, path_trap
 
@@ -198,6 +200,8 @@ class _Crawl:
         self.held: set[str] = set()  # the leases of the batches in flight, renewed by each heartbeat
         self.index_wanted = asyncio.Event()  # pages were committed: index them when the writer is free
         self.batch_size = 1 if s.processing == ProcessingMode.PER_URL else s.batch_size
+        self.markdown_site = _markdown_site(job)  # a Docsify-style site's (base, link mode), else None
+        self.sources = Sources(s, self._guarded_fetch, self._extract_item, self._job_event)
         self.max_batches = max(2, -(-s.concurrency // self.batch_size) + 1)
 
     # -- the three steps ------------------------------------------------------------
@@ -214,6 +218,9 @@ class _Crawl:
         try:
             if self.job.control is not None:  # asked for before anyone ran the job
                 await self._finish(_STOPPED_BY[self.job.control])
+                return
+            if (why := await asyncio.to_thread(rendering_refusal, self.settings)) is not None:
+                await self._finish(JobStatus.FAILED, error=f"rendering unavailable: {why}", step=JobStep.DONE)
                 return
             await self._beat()  # who else runs the job decides who discovers
             ready = await self._until_crawling()
@@ -259,6 +266,8 @@ class _Crawl:
                 watching.cancel()
             self.loop_lag.stop()
             self.link_thread.shutdown(wait=False)
+            with contextlib.suppress(Exception):  # the browser, if one was started; nothing to keep in it
+                await self.sources.close()
 
     async def _until_crawling(self) -> str | bool:
         """Get the job past discovery: do it (the first worker), or wait while another
@@ -290,6 +299,7 @@ class _Crawl:
                 return False
             if self.scope is None and self.job.scope_host is not None and self.job.scope_prefix is not None:
                 self.scope = self._scope(self.job.scope_host, self.job.scope_prefix)
+                self.markdown_site = _markdown_site(self.job)
 
     async def _discover(self, claim: Claim) -> str | None:
         """Crawl the start page alone; it fixes the scope. Returns an error, or None."""
@@ -313,14 +323,39 @@ class _Crawl:
                 outcome, links=links + self._classify((target,), ("",), 1, claim.url, kind=FoundBy.REFRESH)
             )
         title = outcome.title if outcome.status == PageStatus.COMPLETED else None
-        await self.store.set_scope(self.job.id, host, self.scope.prefix, title)
+        base, mode = self.markdown_site or (None, "")
+        await self.store.set_scope(self.job.id, host, self.scope.prefix, title, markdown_base=base,
+                                   markdown_relative=mode == "docsify-relative")  # fmt: skip
         await self._commit([claim], [outcome])
         await self._after_commit()
         if outcome.status == PageStatus.FAILED:
             return f"start page failed: {outcome.reason} ({claim.url})"
         if self.settings.use_sitemaps and self.settings.max_depth >= 1:  # sitemap URLs are depth 1
             await self._read_sitemaps(fetched.final_url)
+        if self.settings.publisher_markdown and self.settings.max_depth >= 1:  # so are llms.txt's
+            await self._read_llms_txt(fetched.final_url)
         return None
+
+    async def _read_llms_txt(self, start_url: str) -> None:
+        """What the site's llms.txt lists joins the frontier at depth 1 (if in scope), like a sitemap's URLs."""
+        assert self.scope is not None
+        origin = start_url.split("://", 1)[0] + "://" + self.scope.host
+        reading = await read_llms_txt(self._fetch_resource, self._probe, origin, self.scope)
+        if not reading.files and not reading.full:
+            return
+        found = [(url, 1.0, source) for url, _, source in reading.found]
+        links = [replace(l, found_by=FoundBy.LLMS_TXT) for l in self._sitemap_links(found)]
+        await self.store.add_discovered(
+            self.job.id, links, max_depth=self.settings.max_depth, event_type="llms_txt_read",
+            event={"files": reading.files, "full": reading.full, "urls": len(reading.found),
+                   "in_scope": sum(l.status == PageStatus.PENDING for l in links)},
+        )  # fmt: skip
+
+    async def _probe(self, url: str) -> int | None:
+        if await self._robots_refusal(url):
+            return None
+        async with self.limits.slot(host_of(url)):
+            return await self.fetcher.probe(url)
 
     async def _read_sitemaps(self, start_url: str) -> None:
         """What the site's sitemaps list joins the frontier at depth 1 (if in scope)."""
@@ -448,6 +483,9 @@ class _Crawl:
 
     async def _page(self, claim: Claim) -> PageOutcome:
         assert self.scope is not None
+        if (page := await self._page_of_twin(claim.url)) is not None:
+            return PageOutcome(claim.page_id, claim.url, PageStatus.SKIPPED, f"Markdown twin of {page}",
+                               depth=claim.depth)  # fmt: skip
         fetched = await self._fetch(claim, check_hop=self._check_hop, keep_on_failure=True)
         if isinstance(fetched, PageOutcome):
             return fetched
@@ -528,18 +566,33 @@ class _Crawl:
         return links + list(followed.values()), followed.get(FoundBy.REFRESH), followed.get(FoundBy.CANONICAL)
 
     async def _extract(self, claim: Claim, fetched: FetchedPage) -> PageOutcome:
+        """The page from its best source (sources.py): the site's Markdown, its HTML, or its
+        rendered DOM; links judged, verdict given."""
         final_url = fetched.final_url
         base = _fetch_facts(claim, fetched)
+        mode, base_url = self.sources.markdown_mode(fetched, self.markdown_site)
+        item = ExtractInput(
+            final_url, fetched.body, fetched.charset, self.settings.keep_html and not mode, mode, base_url
+        )
         try:
-            page: ExtractedPage = await self.pool.extract(
-                ExtractInput(final_url, fetched.body, fetched.charset, self.settings.keep_html),
-                self.settings.extract_timeout,
+            page: ExtractedPage = await self._extract_item(item)
+            sourced = (
+                Sourced(page, PageSource.PUBLISHER_MARKDOWN)
+                if mode
+                else await self.sources.best(final_url, fetched, page)
             )
         except ExtractionError as exc:
             return PageOutcome(status=PageStatus.FAILED, reason=str(exc), **base)
-        classified = await self._classify_links(page.links, page.anchors, claim.depth + 1, claim.url)
-        found = Outlinks(page.links, page.anchors, page.refresh_url, page.canonical_url)
+        page = sourced.page
+        if page.shell is not None and self.markdown_site is None:  # stored with the scope when this is the start page
+            self.markdown_site = (page.shell.base_url, page.shell.markdown_mode)
+        anchors = (page.anchors or ("",) * len(page.links)) + ("",) * len(sourced.extra_links)
+        found = Outlinks(page.links + sourced.extra_links, anchors, page.refresh_url, page.canonical_url)
+        classified = await self._classify_links(found.links, found.anchors, claim.depth + 1, claim.url)
         links, refresh, canonical = self._followed(claim, final_url, found, classified)
+        if not_pages := self._not_pages(claim, sourced):
+            known = {l.url_key for l in not_pages}
+            links = [l for l in links if l.url_key not in known] + not_pages
         status, reason = PageStatus.SKIPPED, None
         if refresh is not None:
             reason = f"meta refresh to {refresh.url}"
@@ -549,6 +602,7 @@ class _Crawl:
             status = PageStatus.COMPLETED
         else:
             reason = "needs JavaScript" if page.needs_javascript else "no extractable content"
+            reason += f" ({sourced.note})" if sourced.note else ""
         canonical_key = canonical.url_key if canonical is not None and canonical.reason in (None, "depth") else None
         return PageOutcome(
             status=status,
@@ -572,8 +626,45 @@ class _Crawl:
             prev_url=page.prev_url,
             page_kind=PageKind(page.page_kind) if page.page_kind else None,
             outlinks=page.outlinks,
+            source=sourced.source,
+            source_note=sourced.note,
             **base,
         )
+
+    async def _page_of_twin(self, url: str) -> str | None:
+        """The HTML page the job has for a `.md` URL (llms.txt lists `guide.md`; the crawl has
+        `guide.html`): that page takes the file as its twin, so it is not a page of its own."""
+        if not self.settings.publisher_markdown or self.markdown_site is not None or not is_markdown_path(url):
+            return None
+        stem = url[: url.rfind(".")]
+        for candidate in (stem, stem + ".html", stem + "/"):
+            key = dedup_key(candidate)
+            if key != dedup_key(url) and await self.store.page_status(self.job.id, key) in _HELD:
+                return candidate
+        return None
+
+    async def _extract_item(self, item: ExtractInput) -> ExtractedPage:
+        return await self.pool.extract(item, self.settings.extract_timeout)
+
+    def _not_pages(self, claim: Claim, sourced: Sourced) -> list[NewLink]:
+        """The Markdown files a page's content came from, recorded as known so that no
+        link or llms.txt entry fetches them again as pages of their own."""
+        named = [(sourced.twin_url, f"Markdown twin of {claim.url}")] if sourced.twin_url else []
+        named += [(url, f"navigation of the Markdown site at {claim.url}") for url in sourced.nav_urls]
+        return [NewLink(url, dedup_key(url), claim.depth + 1, claim.url, FoundBy.TWIN, PageStatus.SKIPPED, why)
+                for url, why in named]  # fmt: skip
+
+    async def _guarded_fetch(self, url: str) -> FetchedPage | str:
+        """A resource a page's content needs (its Markdown twin, what its scripts ask for),
+        under the job's rules: robots.txt, the address guard, pacing, slots and size caps.
+        The reason when refused; FetchError when the fetch failed."""
+        if refused := await self._robots_refusal(url):
+            return refused
+        async with self.limits.slot(host_of(url)):
+            return await self.fetcher.fetch(url, html_only=False)
+
+    async def _job_event(self, kind: str, url: str | None, payload: dict[str, Any]) -> None:
+        await self.store.event(self.job.id, kind, url, payload)
 
     async def _check_hop(self, url: str) -> str | None:
         """A redirect hop must stay in scope, obey robots.txt and not re-fetch a page the job has."""
@@ -653,7 +744,8 @@ class _Crawl:
 
     def _scope(self, host: str, prefix: str) -> Scope:
         guard = AddressGuard(self.settings.allow_private, self.settings.allow_hosts)
-        return Scope(host, prefix, self.settings.include, self.settings.exclude, guard.literal_refusal)
+        s = self.settings
+        return Scope(host, prefix, s.include, s.exclude, guard.literal_refusal, s.publisher_markdown)
 
     async def _after_commit(self) -> None:
         self.job = await self.store.job(self.job.id)
@@ -723,6 +815,14 @@ class _Crawl:
 
 
 _STOPPED_BY = {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}
+_HELD = (PageStatus.PENDING, PageStatus.PROCESSING, PageStatus.COMPLETED)  # a page the job has or will have
+
+
+def _markdown_site(job: JobRecord) -> tuple[str, str] | None:
+    """A Docsify-style job's Markdown base and how its files' links read, as stored."""
+    if job.markdown_base is None:
+        return None
+    return job.markdown_base, "docsify-relative" if job.markdown_relative else "docsify"
 
 
 def _fetch_facts(claim: Claim, fetched: FetchedPage) -> dict[str, Any]:

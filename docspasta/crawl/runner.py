@@ -25,12 +25,13 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidSettingError, JobBusyError
 from ..extraction.pool import ExtractPool
-from ..records import Control, JobRecord, JobStatus, RunBy
+from ..records import Control, JobRecord, JobStatus, RenderMode, RunBy
 from ..settings import CrawlSettings
 from ..store import AsyncWriter, DbSpec, display, open_async_writer, resolve
 from .compare import build_variants, run_comparison
 from .discovery import ScopePreview, preview_scope
 from .engine import run_job
+from .sources import check_rendering
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,21 @@ _lock = threading.Lock()
 
 class Runner:
     def __init__(
-        self, db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False, run_crawls: bool = True
+        self,
+        db: DbSpec = None,
+        *,
+        max_jobs: int = 4,
+        guard_locked: bool = False,
+        run_crawls: bool = True,
+        render_locked: bool = False,
     ) -> None:
         """`guard_locked` (hosted dashboards): no job may open the address guard, whatever
-        its settings say. `run_crawls`: run jobs here, or leave them to workers."""
+        its settings say; `render_locked`: no job may start a browser. `run_crawls`: run
+        jobs here, or leave them to workers."""
         self.db = resolve(db)
         self.max_jobs = max_jobs
         self.guard_locked = guard_locked
+        self.render_locked = render_locked
         self.run_crawls = run_crawls
         self.run_by = RunBy.CREATOR if run_crawls else RunBy.WORKERS
         self.loop = asyncio.new_event_loop()
@@ -95,13 +104,17 @@ class Runner:
         return self._call(preview_scope(settings, link_depth=link_depth), timeout=timeout)
 
     def _check_guard(self, settings: CrawlSettings) -> None:
-        if not self.guard_locked:
-            return
+        """Refuse, before anything is stored, what this server does not allow or cannot do."""
         closed = "this server is hosted, so private and local addresses stay closed"
-        if settings.allow_private:
+        if self.guard_locked and settings.allow_private:
             raise InvalidSettingError("allow_private", True, f"false: {closed}")
-        if settings.allow_hosts:
+        if self.guard_locked and settings.allow_hosts:
             raise InvalidSettingError("allow_hosts", list(settings.allow_hosts), f"none: {closed}")
+        if self.render_locked and settings.render != RenderMode.NEVER:
+            no_browser = "never: this server is hosted and runs no browser (DOCSPASTA_RENDER=1 allows it)"
+            raise InvalidSettingError("render", settings.render, no_browser)
+        if self.run_crawls:
+            check_rendering(settings)
 
     def add_to_comparison(self, comparison_id: str, job_id: str, label: str) -> None:
         self._call(self._add_to_comparison(comparison_id, job_id, label))
@@ -253,17 +266,27 @@ def thread_name(db: str) -> str:
     return f"{THREAD_PREFIX}:{db}"
 
 
-def get_runner(db: DbSpec = None, *, max_jobs: int = 4, guard_locked: bool = False, run_crawls: bool = True) -> Runner:
+def get_runner(
+    db: DbSpec = None,
+    *,
+    max_jobs: int = 4,
+    guard_locked: bool = False,
+    run_crawls: bool = True,
+    render_locked: bool = False,
+) -> Runner:
     """The process's runner for this store: the live one if there is one, else a new one.
-    Asking for a locked guard locks a live runner too (locking only ever tightens)."""
+    Asking for a locked guard (or render) locks a live runner too (locking only ever tightens)."""
     name = thread_name(display(db))
     with _lock:
         for thread in threading.enumerate():
             runner = getattr(thread, "runner", None)
             if thread.name == name and thread.is_alive() and runner is not None:
                 runner.guard_locked = runner.guard_locked or guard_locked
+                runner.render_locked = runner.render_locked or render_locked
                 return runner
-        return Runner(db, max_jobs=max_jobs, guard_locked=guard_locked, run_crawls=run_crawls)
+        return Runner(
+            db, max_jobs=max_jobs, guard_locked=guard_locked, run_crawls=run_crawls, render_locked=render_locked
+        )
 
 
 __all__ = ["Runner", "get_runner"]

@@ -31,6 +31,9 @@ PAGE_SCHEMA = {
     "position": pl.Int64,
     "page_kind": pl.String,
     "reuse": pl.String,
+    "source": pl.String,
+    "extractor": pl.String,
+    "source_note": pl.String,
 }
 
 

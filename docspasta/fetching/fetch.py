@@ -43,6 +43,18 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER_S = 60.0
 MAX_BACKOFF_S = 10.0
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def is_markdown(content_type: str, url: str) -> bool:
+    """A page the site serves as Markdown: by its type, or a .md file served as plain text
+    (raw file hosts, plain static servers)."""
+    if content_type in MARKDOWN_TYPES:
+        return True
+    return content_type in ("text/plain", "") and url.split("?", 1)[0].lower().endswith(MARKDOWN_SUFFIXES)
+
+
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _THROTTLE_STATUSES = {429, 503}
 
@@ -254,9 +266,10 @@ class Fetcher:
                 return None, response, b""
             if response.status_code >= 400:
                 raise HTTPStatusError(response.status_code, retry_after=_retry_after(response))
-            if html_only:
+            markdown = self._settings.publisher_markdown and is_markdown(_content_type(response), url)
+            if html_only and not markdown:
                 _require_html(response)
-            return None, response, await self._read_capped(response, html_only)
+            return None, response, await self._read_capped(response, html_only and not markdown)
 
     async def _read_capped(self, response: httpx.Response, html_only: bool = True) -> bytes:
         """The body, decoded by us (not httpx) so that neither the wire bytes nor the
@@ -277,6 +290,26 @@ class Fetcher:
         if html_only:
             _require_html_body(body, response.headers.get("content-type", ""))
         return body
+
+    async def probe(self, url: str) -> int | None:
+        """The status a HEAD request for `url` gets (redirects not followed), or None if it
+        fails: notes that a file exists (llms-full.txt) without downloading it."""
+        assert self._client is not None, "use Fetcher as an async context manager"
+        host = host_of(url)
+        on_wire = _OnWire(self.pacer, host, await self.pacer.wait_turn(host))
+        try:
+            async with asyncio.timeout(self._settings.timeout):
+                response = await self._client.head(url, extensions={"trace": on_wire.trace})
+        except (httpx.HTTPError, FetchError, TimeoutError):
+            return None
+        finally:
+            await on_wire.done()
+        await self.pacer.relax(host)
+        return response.status_code
+
+
+def _content_type(response: httpx.Response) -> str:
+    return _parse_content_type(response.headers.get("content-type", ""))[0]
 
 
 def _protocol_error(exc: httpx.RemoteProtocolError) -> FetchError:

@@ -117,7 +117,18 @@ class StoreWriter(Protocol):
     def enqueue(self, job_id: str) -> None:
         """Leave a job to workers (a stopped one waits for them as `pending`)."""
 
-    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None: ...
+    def set_scope(
+        self,
+        job_id: str,
+        host: str,
+        prefix: str,
+        site_title: str | None,
+        *,
+        markdown_base: str | None = None,
+        markdown_relative: bool = False,
+    ) -> None:
+        """Fix the job's scope (and, for a Docsify-style site, where its Markdown lives) once discovery knows it."""
+
     def set_step(self, job_id: str, step: JobStep) -> None: ...
     def heartbeat(
         self, job_id: str, run_seconds: float, *, renew: Sequence[str] = (), lease_seconds: float = 0.0
@@ -150,7 +161,15 @@ class StoreWriter(Protocol):
         """Add up to `limit` (else all) of the job's completed pages not yet in the search index
         to it; returns how many. Kept out of `commit_batch`, so a commit never waits for it."""
 
-    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+    def add_discovered(
+        self,
+        job_id: str,
+        links: list[NewLink],
+        *,
+        max_depth: int,
+        event: dict[str, Any],
+        event_type: str = "sitemaps_read",
+    ) -> int:
         """URLs found outside pages (sitemaps), with the event that says where from; returns rows added."""
 
     def skip_pending(self, job_id: str, reason: str) -> int: ...

@@ -33,13 +33,16 @@ from .reading_order import OrderItem, reading_order
 PAGE_COLUMNS = (
     "id, url, final_url, depth, discovered_from, found_by, status, reason, retries, http_status, "
     "content_type, fetch_ms, extract_ms, bytes, title, quality, quality_reasons, content_hash, words, seq, "
-    "tokens, extractor, fidelity, duplicate_of, position, page_kind, worker, reuse, etag, last_modified"
+    "tokens, extractor, fidelity, duplicate_of, position, page_kind, worker, reuse, etag, last_modified, source, "
+    "source_note"
 )
 CONTENT_COLUMNS = (
     "id, url, title, depth, quality, quality_reasons, seq, words, tokens, extractor, fidelity, block_hashes, "
-    "content_hash"
+    "content_hash, source"
 )
-DETAIL_COLUMNS = "url, title, status, reason, quality, quality_reasons, markdown, fidelity, extractor"
+DETAIL_COLUMNS = (
+    "url, title, status, reason, quality, quality_reasons, markdown, fidelity, extractor, source, source_note"
+)
 ORDER_COLUMNS = "id, url, final_url, next_url, prev_url, position"
 
 
@@ -82,6 +85,8 @@ def page_columns(o: PageOutcome) -> dict[str, Any]:
         "body_hash": o.body_hash,
         "outlinks": o.outlinks,
         "reuse": o.reuse,
+        "source": o.source if completed else None,
+        "source_note": o.source_note,
         "markdown_hash": markdown_hash(o.markdown) if o.markdown is not None else None,
     }
 
@@ -169,6 +174,7 @@ def job_record(row: Mapping[str, Any]) -> JobRecord:
     data["status"], data["step"] = JobStatus(data["status"]), JobStep(data["step"])
     data["control"] = Control(data["control"]) if data["control"] else None
     data["run_by"] = RunBy(data["run_by"])
+    data["markdown_relative"] = bool(data.get("markdown_relative"))
     return JobRecord(**{k: data[k] for k in JobRecord.__dataclass_fields__})
 
 
@@ -188,6 +194,7 @@ def page_content(row: Mapping[str, Any]) -> PageContent:
         fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
         block_hashes=tuple(json.loads(row["block_hashes"] or "[]")),
         content_hash=row["content_hash"],
+        source=row["source"],
     )
 
 
@@ -203,6 +210,8 @@ def page_detail(row: Mapping[str, Any]) -> PageDetail:
         markdown=row["markdown"] or "",
         fidelity=json.loads(row["fidelity"]) if row["fidelity"] else None,
         extractor=row["extractor"],
+        source=row["source"],
+        source_note=row["source_note"],
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import RefreshRefusedError
-from ..records import ACTIVE_JOB_STATUSES, Earlier, PageChangeRow, PageKind, PageOutcome, PageStatus, Reuse
+from ..records import ACTIVE_JOB_STATUSES, Earlier, PageChangeRow, PageKind, PageOutcome, PageSource, PageStatus, Reuse
 from ..settings import CrawlSettings
 
 # the start page is the job's first row; then the earlier job's completed pages. Params: (job, now, since)
@@ -47,7 +47,7 @@ EARLIER_ROW = """
     SELECT e.status, e.reason, e.final_url, e.content_type, e.title, e.markdown, e.quality, e.quality_reasons,
            e.content_hash, e.words, e.extractor, e.tokens, e.sketch, e.block_hashes, e.fidelity, e.duplicate_of,
            e.canonical_key, e.next_url, e.prev_url, e.page_kind, e.html_gz, e.outlinks, e.etag, e.last_modified,
-           e.body_hash, e.bytes
+           e.body_hash, e.bytes, e.source, e.source_note
     FROM pages n JOIN pages e ON e.job_id = ? AND e.url_key = n.url_key WHERE n.id = ?
 """
 
@@ -115,6 +115,8 @@ def reused_outcome(o: PageOutcome, row: Mapping[str, Any] | None) -> PageOutcome
         content_hash=row["content_hash"],
         words=row["words"],
         extractor=row["extractor"],
+        source=PageSource(row["source"]) if row["source"] else None,
+        source_note=row["source_note"],
         tokens=row["tokens"],
         sketch=tuple(json.loads(sketch)) if sketch else None,
         block_hashes=tuple(json.loads(hashes)) if hashes else (),

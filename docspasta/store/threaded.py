@@ -147,8 +147,21 @@ class AsyncWriter:
     async def enqueue(self, job_id: str) -> None:
         await self.call(lambda w: w.enqueue(job_id))
 
-    async def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
-        await self.call(lambda w: w.set_scope(job_id, host, prefix, site_title))
+    async def set_scope(
+        self,
+        job_id: str,
+        host: str,
+        prefix: str,
+        site_title: str | None,
+        *,
+        markdown_base: str | None = None,
+        markdown_relative: bool = False,
+    ) -> None:
+        await self.call(
+            lambda w: w.set_scope(
+                job_id, host, prefix, site_title, markdown_base=markdown_base, markdown_relative=markdown_relative
+            )
+        )
 
     async def set_step(self, job_id: str, step: JobStep) -> None:
         await self.call(lambda w: w.set_step(job_id, step))
@@ -184,8 +197,18 @@ class AsyncWriter:
     ) -> list[Claim]:
         return await self.call(lambda w: w.claim(job_id, limit, strategy, lease_seconds, max_pages=max_pages))
 
-    async def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
-        return await self.call(lambda w: w.add_discovered(job_id, links, max_depth=max_depth, event=event))
+    async def add_discovered(
+        self,
+        job_id: str,
+        links: list[NewLink],
+        *,
+        max_depth: int,
+        event: dict[str, Any],
+        event_type: str = "sitemaps_read",
+    ) -> int:
+        return await self.call(
+            lambda w: w.add_discovered(job_id, links, max_depth=max_depth, event=event, event_type=event_type)
+        )
 
     async def skip_pending(self, job_id: str, reason: str) -> int:
         return await self.call(lambda w: w.skip_pending(job_id, reason))

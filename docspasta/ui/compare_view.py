@@ -58,7 +58,8 @@ def _start(cfg: UIConfig) -> None:
     s = st.session_state
     variants = [line.strip() for line in (s.get("cmp_variants") or "").splitlines() if line.strip()]
     base = {"max_pages": s["cmp_max_pages"], "max_depth": s["cmp_max_depth"], "timeout": s["cmp_timeout"],
-            "allow_private": not cfg.hosted and bool(s.get("cmp_allow_private"))}  # fmt: skip
+            "allow_private": not cfg.hosted and bool(s.get("cmp_allow_private")),
+            **({} if cfg.render_allowed else {"render": "never"})}  # fmt: skip
     try:
         comparison_id = session.runner(cfg).submit_comparison(
             (s.get("cmp_url") or "").strip(), variants, base, mode=s.get("cmp_mode", "sequential"),

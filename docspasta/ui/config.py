@@ -5,6 +5,10 @@ visitor sees only their own jobs, max pages is capped and so is the number of cr
 running at once across all visitors, and the address guard cannot be opened: a visitor
 can never make the server fetch a private or loopback address.
 
+Hosted dashboards do not render JavaScript pages (Chromium wants several hundred MB; a
+Community Cloud container has 1 GB) unless `DOCSPASTA_RENDER=1` (or `render = true` in
+secrets) says this one may; locally the render setting defaults to auto.
+
 Local: `DOCSPASTA_ALLOW_PRIVATE=1` ticks "Allow private/local addresses" by default, for
 crawling docs served on your own machine or network.
 
@@ -31,6 +35,7 @@ class UIConfig:
     max_jobs: int
     allow_private_default: bool = False  # never true when hosted
     run_crawls: bool = True  # false: jobs wait for `docspasta worker` processes
+    render_allowed: bool = True  # false (hosted, by default): crawls never start a browser
 
     @property
     def store(self) -> StoreReader:
@@ -59,6 +64,7 @@ def load_config() -> UIConfig:
         max_jobs=int(_setting("max_jobs", "2" if hosted else "4") or 4),
         allow_private_default=not hosted and _truthy(os.environ.get("DOCSPASTA_ALLOW_PRIVATE")),
         run_crawls=_truthy(_setting("run_crawls", "0" if is_postgres(db) else "1")),
+        render_allowed=not hosted or _truthy(_setting("render", "0")),
     )
 
 

@@ -18,11 +18,12 @@ FIELD_NAMES = set(FORM)
 PRESET_NAMES = ["Custom", *PRESETS]
 PRESET_KEYS = {"batch_size": "f_batch_size", "concurrency": "f_concurrency", "timeout": "f_timeout"}
 GUARD = "allow_private"  # shown only when local: hosted, the guard stays closed
+RENDER = "render"  # hidden (never) where the server may not start a browser (hosted, by default)
 
 
 def render(cfg: UIConfig) -> None:
     for key, (name, default) in FIELDS.items():
-        st.session_state.setdefault(key, cfg.allow_private_default if name == GUARD else default)
+        st.session_state.setdefault(key, _default(cfg, name, default))
     st.session_state.setdefault("f_preset", "Documentation")
     if "f_preset_applied" not in st.session_state:
         _apply_preset()
@@ -31,7 +32,7 @@ def render(cfg: UIConfig) -> None:
 
     by_widget: dict[Widget, list[FormField]] = {w: [] for w in Widget}
     for f in FORM.values():
-        if not (f.name == GUARD and cfg.hosted):
+        if not (f.name == GUARD and cfg.hosted) and not (f.name == RENDER and not cfg.render_allowed):
             by_widget[f.widget].append(f)
     for f in by_widget[Widget.TEXT]:
         _widget(st, f, cfg)
@@ -96,7 +97,17 @@ def form_values(cfg: UIConfig) -> dict[str, Any]:
             value = (value or "").strip()
         values[name] = value
     values[GUARD] = not cfg.hosted and bool(values[GUARD])
+    if not cfg.render_allowed:
+        values[RENDER] = "never"
     return values
+
+
+def _default(cfg: UIConfig, name: str, default: Any) -> Any:
+    if name == GUARD:
+        return cfg.allow_private_default
+    if name == RENDER and not cfg.render_allowed:
+        return "never"
+    return default
 
 
 def _apply_preset() -> None:
@@ -114,8 +125,11 @@ def _start(cfg: UIConfig) -> None:
     st.session_state[session.FORM_ERRORS] = errors
     if errors:
         return
-    settings = CrawlSettings.from_dict(values)
-    job_id = session.runner(cfg).submit(settings, owner=session.owner(cfg))
+    try:
+        job_id = session.runner(cfg).submit(CrawlSettings.from_dict(values), owner=session.owner(cfg))
+    except DocspastaError as exc:  # render=always without a browser here; a hosted runner's refusals
+        st.session_state[session.FORM_ERRORS] = {"_": f"Cannot start the crawl: {exc}"}
+        return
     session.open_job(job_id)
 
 
@@ -149,6 +163,8 @@ def _show_preview() -> None:
     if dropped:
         st.dataframe({"dropped by": list(dropped), "URLs": list(dropped.values())}, hide_index=True,
                      key="f_preview_dropped")  # fmt: skip
+    with st.expander("What the site publishes", expanded=bool(preview.published.llms_txt or preview.published.twins)):
+        st.markdown("\n".join(f"- {line}" for line in preview.published.lines(preview.pages_fetched)))
     with st.expander("Scope tree", expanded=False):
         st.code("\n".join(tree_lines(preview)), language=None)
 

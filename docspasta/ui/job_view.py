@@ -184,7 +184,10 @@ def _inspect(cfg: UIConfig, job: JobRecord) -> None:
             "words",
             "tokens",
             "fetch_ms",
+            "source",
+            "extractor",
             "reason",
+            "source_note",
             *(["reuse"] if job.since_job else []),
         ),  # fmt: skip
         hide_index=True,
@@ -214,6 +217,8 @@ def _preview(cfg: UIConfig, job: JobRecord, completed: pl.DataFrame) -> None:
     if not url:
         return
     page = cfg.store.page_detail(job.id, url)
+    st.caption(f"Source: {page.source or 'html'} · extractor: {page.extractor or '—'}"
+               + (f" · {page.source_note}" if page.source_note else ""))  # fmt: skip
     st.caption(f"Quality {page.quality}: " + "; ".join(page.quality_reasons))
     if page.fidelity:
         f = page.fidelity

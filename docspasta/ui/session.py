@@ -18,16 +18,16 @@ NOTICE = "notice"
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(db: str, max_jobs: int, hosted: bool, run_crawls: bool) -> Runner:
-    return get_runner(db, max_jobs=max_jobs, guard_locked=hosted, run_crawls=run_crawls)
+def _runner(db: str, max_jobs: int, hosted: bool, run_crawls: bool, render_locked: bool = False) -> Runner:
+    return get_runner(db, max_jobs=max_jobs, guard_locked=hosted, run_crawls=run_crawls, render_locked=render_locked)
 
 
 def runner(cfg: UIConfig) -> Runner:
     """The process's one background loop (cached, and found by thread name after a re-import)."""
-    handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted, cfg.run_crawls)
+    handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted, cfg.run_crawls, not cfg.render_allowed)
     if not handle.thread.is_alive():
         _runner.clear()
-        handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted, cfg.run_crawls)
+        handle = _runner(cfg.db, cfg.max_jobs, cfg.hosted, cfg.run_crawls, not cfg.render_allowed)
     return handle
 
 

@@ -286,12 +286,23 @@ ALTER TABLE pages ADD COLUMN indexed BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX pages_unindexed ON pages (job_id, id) WHERE status = 'completed' AND NOT indexed;
 """
 
+M006_SOURCES = """
+-- where each page's Markdown came from (records.PageSource) and why not from a better
+-- source; a Docsify-style job's Markdown base. Pages stored before came from HTML.
+ALTER TABLE pages ADD COLUMN source TEXT CHECK (source IN ('html', 'publisher-markdown', 'rendered'));
+ALTER TABLE pages ADD COLUMN source_note TEXT;
+UPDATE pages SET source = 'html' WHERE status = 'completed';
+ALTER TABLE jobs ADD COLUMN markdown_base TEXT;
+ALTER TABLE jobs ADD COLUMN markdown_relative BOOLEAN NOT NULL DEFAULT false;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_lease_token", M002_LEASE_TOKEN),
     ("m003_workers", M003_WORKERS),
     ("m004_refresh", M004_REFRESH),
     ("m005_search", M005_SEARCH),
+    ("m006_sources", M006_SOURCES),
 ]
 
 

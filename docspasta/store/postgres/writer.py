@@ -237,11 +237,21 @@ class PostgresWriter:
             QmarkConnection(conn).execute(job_queue.ENQUEUE, (job_id,))
             _event(conn, job_id, "job_enqueued", None, None)
 
-    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
+    def set_scope(
+        self,
+        job_id: str,
+        host: str,
+        prefix: str,
+        site_title: str | None,
+        *,
+        markdown_base: str | None = None,
+        markdown_relative: bool = False,
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE jobs SET scope_host = %s, scope_prefix = %s, site_title = %s WHERE id = %s",
-                (host, prefix, site_title, job_id),
+                "UPDATE jobs SET scope_host = %s, scope_prefix = %s, site_title = %s, markdown_base = %s, "
+                "markdown_relative = %s WHERE id = %s",
+                (host, prefix, site_title, markdown_base, markdown_relative, job_id),
             )
 
     def set_step(self, job_id: str, step: JobStep) -> None:
@@ -389,7 +399,15 @@ class PostgresWriter:
         with self.transaction(job_id) as conn:
             frontier.release(conn, job_id, page_ids)
 
-    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+    def add_discovered(
+        self,
+        job_id: str,
+        links: list[NewLink],
+        *,
+        max_depth: int,
+        event: dict[str, Any],
+        event_type: str = "sitemaps_read",
+    ) -> int:
         with self.transaction(job_id) as conn:
             added = frontier.add_links(conn, job_id, links, max_depth=max_depth)
             scored = [l for l in links if l.score > 0 and l.status == PageStatus.PENDING]
@@ -399,7 +417,7 @@ class PostgresWriter:
                     "WHERE p.job_id = %s AND p.url_key = u.k AND p.status = 'pending' AND p.score < u.score",
                     ([l.url_key for l in scored], [l.score for l in scored], job_id),
                 )
-            _event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
+            _event(conn, job_id, event_type, None, {**event, "added": added})
         return added
 
     def skip_pending(self, job_id: str, reason: str) -> int:

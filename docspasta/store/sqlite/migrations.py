@@ -283,3 +283,14 @@ def m010_search(db: Database) -> None:
             search_index.index_page(db.conn, job_id, page_id, title, markdown)
         db.conn.executemany("UPDATE pages SET indexed = 1 WHERE id = ?", [(row[0],) for row in rows])
         last = rows[-1][0]
+
+
+@migrations()
+def m011_sources(db: Database) -> None:
+    """Where each page's Markdown came from (records.PageSource) and why not from a better
+    source; a Docsify-style job's Markdown base. Pages stored before came from HTML."""
+    db.execute("ALTER TABLE pages ADD COLUMN source TEXT CHECK (source IN ('html', 'publisher-markdown', 'rendered'))")
+    db.execute("ALTER TABLE pages ADD COLUMN source_note TEXT")
+    db.execute("UPDATE pages SET source = 'html' WHERE status = 'completed'")
+    db.execute("ALTER TABLE jobs ADD COLUMN markdown_base TEXT")
+    db.execute("ALTER TABLE jobs ADD COLUMN markdown_relative INTEGER NOT NULL DEFAULT 0")

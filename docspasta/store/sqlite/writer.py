@@ -212,11 +212,21 @@ class SQLiteWriter:
             )
         return self.job(job_id)
 
-    def set_scope(self, job_id: str, host: str, prefix: str, site_title: str | None) -> None:
+    def set_scope(
+        self,
+        job_id: str,
+        host: str,
+        prefix: str,
+        site_title: str | None,
+        *,
+        markdown_base: str | None = None,
+        markdown_relative: bool = False,
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE jobs SET scope_host = ?, scope_prefix = ?, site_title = ? WHERE id = ?",
-                (host, prefix, site_title, job_id),
+                "UPDATE jobs SET scope_host = ?, scope_prefix = ?, site_title = ?, markdown_base = ?, "
+                "markdown_relative = ? WHERE id = ?",
+                (host, prefix, site_title, markdown_base, markdown_relative, job_id),
             )
 
     def set_step(self, job_id: str, step: JobStep) -> None:
@@ -380,7 +390,15 @@ class SQLiteWriter:
         with self.transaction() as conn:
             frontier.release(conn, job_id, page_ids)
 
-    def add_discovered(self, job_id: str, links: list[NewLink], *, max_depth: int, event: dict[str, Any]) -> int:
+    def add_discovered(
+        self,
+        job_id: str,
+        links: list[NewLink],
+        *,
+        max_depth: int,
+        event: dict[str, Any],
+        event_type: str = "sitemaps_read",
+    ) -> int:
         """Add URLs found outside pages (sitemaps) with the event that says where from."""
         with self.transaction() as conn:
             added = frontier.add_links(conn, job_id, links, time.time(), max_depth=max_depth)
@@ -392,7 +410,7 @@ class SQLiteWriter:
                     if l.score > 0 and l.status == PageStatus.PENDING
                 ],
             )
-            self._event(conn, job_id, "sitemaps_read", None, {**event, "added": added})
+            self._event(conn, job_id, event_type, None, {**event, "added": added})
         return added
 
     def skip_pending(self, job_id: str, reason: str) -> int:

@@ -235,8 +235,9 @@ class CrawlSettings:
     render: str = _f(
         "auto",
         "Run pages' JavaScript in headless Chromium: never; auto (only pages whose HTML is an empty app "
-        "shell); always (every page). A rendered page costs a browser tab (about 0.1-1 s and 100-300 MB for "
-        "the browser) instead of milliseconds; needs chromium installed. Every request the page makes goes "
+        "shell); always (every page). A rendered page costs about a second in a browser tab (p50 1.1 s in "
+        "bench/sources.py) instead of milliseconds, and Chromium several hundred MB; needs chromium installed. "
+        "Every request the page makes goes "
         "through the crawl's own fetcher (address guard, robots.txt, pacing, size cap); images, fonts and "
         "media are never fetched.",
         flag="--render",

@@ -332,6 +332,23 @@ def test_hosted_dashboards_never_open_the_guard(site, app_db, monkeypatch):
     assert open_reader(app_db).list_jobs() == [] and site.fetched() == []
 
 
+def test_hosted_dashboards_render_nothing_unless_configured_to(site, app_db, monkeypatch):
+    monkeypatch.setenv("DOCSPASTA_HOSTED", "1")
+    at = new_app()
+    assert not _has(at, "f_render")  # Chromium on a 1 GB container: not offered
+    page = AppTest.from_file(COMPARE_PAGE, default_timeout=30).run()
+    page.text_input(key="cmp_url").set_value(site.url("/docs/index.html"))
+    page.text_area(key="cmp_variants").set_value("strategy=bfs\nstrategy=dfs,render=always")
+    page.button(key="cmp_start").click().run()
+    [error] = [e.value for e in page.error]
+    assert error.startswith("render: 'always' is not allowed") and "DOCSPASTA_RENDER=1" in error
+    assert open_reader(app_db).list_jobs() == [] and site.fetched() == []
+    get_runner(app_db).stop()
+    st.cache_resource.clear()
+    monkeypatch.setenv("DOCSPASTA_RENDER", "1")
+    assert new_app().selectbox(key="f_render").value == "auto"
+
+
 def test_the_job_view_reads_in_the_sites_order_and_offers_url_order(site, app_db):
     at = start(new_app(), site.url("/book/index.html"), f_max_depth=3)
     [job] = open_reader(app_db).list_jobs()

@@ -67,7 +67,9 @@ async def test_llms_full_and_jsonl(job):
     assert full.startswith("# Widgetry docs\n\n> ") and full.count("\nSource: ") == 10
     rows = [json.loads(line) for line in export(open_reader(db), job_id, "jsonl").data.decode().splitlines()]
     assert len(rows) == 10
-    assert {"url", "title", "depth", "quality", "quality_reasons", "tokens", "markdown", "extractor"} <= set(rows[0])
+    fields = {"url", "title", "depth", "quality", "quality_reasons", "tokens", "markdown", "source", "extractor"}
+    assert fields <= set(rows[0])
+    assert rows[0]["source"] == "html"
     paste_sources = re.findall(r"^Source: (.+)$", export(open_reader(db), job_id, "paste").data.decode(), re.M)
     assert [r["url"] for r in rows] == paste_sources  # one order for every export
     by_url = [

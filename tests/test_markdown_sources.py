@@ -200,6 +200,19 @@ def test_plain_links_resolve_normally_and_drop_pure_fragments():
     )
 
 
+def test_relative_destinations_in_the_text_become_absolute_as_in_html_pages():
+    md = (
+        "See [intro](intro.md#setup), ![diagram](img/flow.png) and [site](https://x.org/).\n"
+        "Inline `[code](stays.md)` and [top](#top).\n\n[ref]: ../api.md\n\n```\n[block](stays.md)\n```"
+    )
+    assert page(md).markdown == (
+        "See [intro](https://docs.example.org/guide/intro.md#setup), "
+        "![diagram](https://docs.example.org/guide/img/flow.png) and [site](https://x.org/).\n"
+        "Inline `[code](stays.md)` and [top](#top).\n\n[ref]: https://docs.example.org/api.md\n\n"
+        "```\n[block](stays.md)\n```"
+    )
+
+
 def test_links_stop_at_the_page_limit():
     md = "\n".join(f"- [p{i}](p{i}.md)" for i in range(MAX_LINKS_PER_PAGE + 50))
     result = page(md)
@@ -239,6 +252,15 @@ def test_docsify_link_options_and_a_known_base_path():
     base = "https://user.github.io/project/"
     assert docsify_target("#/quickstart", DOCSIFY_PAGE, base) == base + "quickstart.md"
     assert docsify_target("/themes/", DOCSIFY_PAGE, base) == base + "themes/README.md"
+
+
+def test_without_relative_path_docsify_routes_resolve_against_the_base_not_the_file():
+    base = "https://user.github.io/project/"
+    assert docsify_target("configuration", DOCSIFY_PAGE, base, relative=False) == base + "configuration.md"
+    assert docsify_target("configuration", DOCSIFY_PAGE, base) == base + "guide/configuration.md"
+    assert docsify_target("configuration", DOCSIFY_PAGE, relative=False) == "https://user.github.io/configuration.md"
+    shown = page("[Config](configuration) [Start](#/quickstart)", "docsify", DOCSIFY_PAGE).markdown
+    assert shown == "[Config](https://user.github.io/configuration.md) [Start](https://user.github.io/quickstart.md)"
 
 
 def test_a_docsify_sidebar_is_read_with_docsify_routes():

@@ -80,8 +80,9 @@ async def test_twins_are_used_where_good_and_broken_ones_fall_back_with_the_reas
     # each page's text is in the paste once, whichever way its Markdown was reached
     paste = paste_text(reader, result.job_id)
     for twin in ("index.md", "guide.md", "api.md", "extra.md"):  # its longest line, a paragraph of its own
-        line = max((SITES / "publisher" / twin).read_text().splitlines(), key=len)
+        line = max((ln for ln in (SITES / "publisher" / twin).read_text().splitlines() if "](" not in ln), key=len)
         assert paste.count(line) == 1, (twin, line)
+    assert f"[guide]({server.url('/publisher/guide.html')})" in paste  # a twin's relative links made absolute
     twin_rows = [row for path, row in pages.items() if path.endswith(".md") and path != "extra.md"]
     assert all(row["status"] != "completed" or row["duplicate_of"] for row in twin_rows), twin_rows
 
@@ -204,3 +205,17 @@ def test_without_chromium_auto_degrades_with_one_event_and_always_is_refused(spa
     assert "install chromium" in told["payload"]["message"]
     assert summary["completed"] == 0
     assert pages_by_path(db, summary["job_id"], server.url("/spa/"))["index.html"]["reason"] == "needs JavaScript"
+
+
+async def test_a_browser_that_will_not_start_stops_rendering_for_the_job_once(spa, db_path, tmp_path, monkeypatch):
+    server, _ = spa
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DOCSPASTA_CHROMIUM", str(fake))  # present and executable, but no browser
+    result = await crawl_async(server.url("/spa/index.html"), db=db_path, allow_hosts=server.allow_hosts,
+                               render="auto", **FAST)  # fmt: skip
+    (told,) = _events(db_path, result.job_id, "render_unavailable")
+    assert "chromium failed to start" in told["payload"]["message"], told
+    pages = pages_by_path(db_path, result.job_id, server.url("/spa/"))
+    assert pages["index.html"]["status"] == "skipped" and pages["index.html"]["reason"] == "needs JavaScript"

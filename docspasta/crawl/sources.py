@@ -70,9 +70,9 @@ class Sources:
         self._lock = asyncio.Lock()
 
     async def close(self) -> None:
-        if self._renderer is not None:
-            await self._renderer.__aexit__(None, None, None)
-            self._renderer = None
+        renderer, self._renderer = self._renderer, None
+        if renderer is not None:
+            await renderer.close()
 
     def markdown_mode(
         self, fetched: FetchedPage, markdown_site: tuple[str, str] | None
@@ -164,6 +164,9 @@ class Sources:
             rendered = await renderer.render(url, fetched.body, fetched.content_type or "text/html", self._resolve)
         except RenderError as exc:
             return None, f"render failed: {exc.reason}"
+        except RenderingUnavailableError as exc:  # the browser would not launch: the job goes on without one
+            await self._give_up_rendering(exc.why)
+            return None, None
         await self.event("render", url, {
             "ms": round(rendered.render_ms), "fetched": rendered.fetched, "blocked": rendered.blocked,
             "settled": rendered.settled, "refused": [list(r) for r in rendered.refused[:REFUSALS_KEPT]],
@@ -174,24 +177,30 @@ class Sources:
         return page, _render_note(rendered.refused, rendered.settled, self.settings.render_timeout)
 
     async def _browser(self) -> Renderer | None:
-        """The job's browser, launched on first use; None (said once) where there is none."""
+        """The job's browser, set up on first use; None (said once) where there is none."""
         async with self._lock:
-            if self._renderer is not None:
-                return self._renderer
-            if self._unavailable is None:
+            if self._renderer is None and self._unavailable is None:
                 from ..fetching.browser import Renderer, rendering_unavailable
 
-                self._unavailable = rendering_unavailable() or ""
-                if not self._unavailable:
+                self._unavailable = rendering_unavailable()
+                if self._unavailable is None:
                     s = self.settings
                     self._renderer = Renderer(pages=s.render_pages, deadline_s=s.render_timeout,
                                               memory_mb=s.render_memory_mb, user_agent=s.user_agent)  # fmt: skip
-                    await self._renderer.__aenter__()
-                    return self._renderer
-            if not self._told_unavailable:
-                self._told_unavailable = True
-                await self.event("render_unavailable", None, {"message": f"rendering unavailable: {self._unavailable}"})
-            return None
+            if self._renderer is not None:
+                return self._renderer
+        await self._give_up_rendering(self._unavailable or "no browser")
+        return None
+
+    async def _give_up_rendering(self, why: str) -> None:
+        """No more renders in this job, said once as a job event."""
+        self._unavailable = why
+        renderer, self._renderer = self._renderer, None
+        if renderer is not None:
+            await renderer.close()
+        if not self._told_unavailable:
+            self._told_unavailable = True
+            await self.event("render_unavailable", None, {"message": f"rendering unavailable: {why}"})
 
     async def _resolve(self, url: str, resource_type: str) -> Subresource | str:
         """A request the page's scripts made, answered by the crawl's fetcher."""

@@ -260,7 +260,8 @@ def jsonl(selection: Selection, counter: TokenCounter) -> Iterator[str]:
         yield json.dumps({
             "url": page.url, "title": page.title, "depth": page.depth, "quality": page.quality,
             "quality_reasons": list(page.quality_reasons), "words": len(markdown.split()),
-            "tokens": counter.count(markdown), "extractor": page.extractor, "fidelity": page.fidelity,
+            "tokens": counter.count(markdown), "source": page.source, "extractor": page.extractor,
+            "fidelity": page.fidelity,
             "content_hash": page.content_hash, "markdown": markdown,
         }, ensure_ascii=False) + "\n"  # fmt: skip
 

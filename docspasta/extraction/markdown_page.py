@@ -19,7 +19,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..urls import NON_PAGE_EXTENSIONS, normalize
 from .extract import MAX_LINKS_PER_PAGE, ExtractedPage, ExtractInput
@@ -59,6 +59,10 @@ _INLINE = re.compile(
     r"|(?<![\w/<=\"'\]])(?P<bare>https?://[^\s<>]+)"  # GFM autolinks
     r")",
     re.I,
+)
+_DESTINATION = re.compile(  # a code span (kept as written), or an inline or definition destination
+    r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)"
+    r"|(?P<lead>\]\([ \t]*<?|^ {0,3}\[[^\]]+\]:[ \t]*<?)(?P<dest>[^\s()<>]+)"
 )
 _CODE_SPAN = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)", re.S)
 _COMMENT = re.compile(r"<!--[\s\S]*?-->")
@@ -100,11 +104,12 @@ def extract_markdown(item: ExtractInput, *, site_base: str | None = None) -> Ext
     text = prose(markdown)
     raw = links_in_prose(text)
     docsify = item.markdown in ("docsify", "docsify-relative")
-    links, anchors = resolve_links(raw, item.url, docsify=docsify, site_base=site_base or item.markdown_base,
-                                   relative=item.markdown != "docsify")  # fmt: skip
+    base, relative = site_base or item.markdown_base, item.markdown != "docsify"
+    links, anchors = resolve_links(raw, item.url, docsify=docsify, site_base=base, relative=relative)
     title = front_title or h1_in_prose(text) or item.url
     link_chars = sum(len(link.text) for link in raw)
     visible = len(markdown) - sum(link.hidden_chars for link in raw)  # as visible_length: no URLs
+    markdown = absolute_destinations(markdown, item.url, docsify=docsify, site_base=base, relative=relative)
     return ExtractedPage.scored(
         markdown,
         title=title,
@@ -116,6 +121,29 @@ def extract_markdown(item: ExtractInput, *, site_base: str | None = None) -> Ext
         extractor="markdown",
         anchors=anchors,
         outlinks=pack(Outlinks(links, anchors, None, None)),
+    )
+
+
+def absolute_destinations(
+    markdown: str, page_url: str, *, docsify: bool = False, site_base: str | None = None, relative: bool = True
+) -> str:
+    """The Markdown with its relative link and image destinations made absolute, as the
+    HTML converter writes them: in a paste, `guide.md` no longer says which site or
+    folder it meant. Docsify routes become the file they show. Code is left as written."""
+    lines = markdown.split("\n")
+    if not any("](" in line or "]:" in line for line in lines):
+        return markdown
+
+    def rewrite(match: re.Match[str]) -> str:
+        dest = match.group("dest")
+        if dest is None or urlsplit(dest).scheme or (dest.startswith(("#", "//")) and not dest.startswith("#/")):
+            return match.group(0)
+        target = docsify_target(dest, page_url, site_base, relative=relative) if docsify else urljoin(page_url, dest)
+        return match.group("lead") + target if target else match.group(0)
+
+    code = code_lines(lines)
+    return "\n".join(
+        line if is_code else _DESTINATION.sub(rewrite, line) for line, is_code in zip(lines, code, strict=True)
     )
 
 

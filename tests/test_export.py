@@ -13,7 +13,7 @@ from conftest import pages_by_path
 from fixture_server import FixtureServer
 
 from docspasta import crawl, crawl_async
-from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order
+from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order, without_title
 from docspasta.extraction.tokens import count, estimate
 from docspasta.store import open_reader
 
@@ -41,7 +41,25 @@ async def test_paste_round_trip(job):
     titles = [re.search(r"^## (.+)$", s, re.M).group(1) for s in sections[1:]]
     assert [t for t, _ in contents] == titles
     assert "Configuration" in titles and not any(t.endswith("Widgetry docs") for t in titles)  # site part dropped
+    for section, title in zip(sections[1:], titles, strict=True):  # the page's own title heading is not repeated
+        body = section.split("\nSource: ", 1)[1].split("\n\n", 1)[1]
+        assert not re.match(rf"#+ {re.escape(title)}\n", body), body[:80]
     assert out.tokens == count(text) and out.tokens > 1000
+
+
+@pytest.mark.parametrize(
+    "markdown, title, kept",
+    [
+        ("# `contextvars` — Context Variables\n\n---\n\nThis module", "contextvars — Context Variables", "This module"),
+        ("## [Install](https://x/#install) ##\n\nSteps", "install", "Steps"),
+        ("# Install\n\n```\n# Install\n```", "Install", "```\n# Install\n```"),
+        ("# Other title\n\nText", "Install", "# Other title\n\nText"),
+        ("Text first\n\n# Install", "Install", "Text first\n\n# Install"),
+        ("# Install", "Install", ""),
+    ],
+)
+def test_a_first_heading_repeating_the_title_is_left_to_the_section_heading(markdown, title, kept):
+    assert without_title(markdown, title) == kept
 
 
 async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):

@@ -40,6 +40,10 @@ MIME_TYPES = {"paste": "text/markdown", "llms": "text/plain", "llms-full": "text
 
 _HEADING = re.compile(r"^(#{1,6})(\s)", re.M)
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_FIRST_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_RULE = re.compile(r"\A {0,3}(?:-{3,}|\*{3,}|_{3,})[ \t]*(?:\n|\Z)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"[`*_]")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
 INDEX_NAMES = frozenset({"", "index.html", "index.htm", "index", "index.php", "default.htm"})
@@ -385,7 +389,25 @@ def demote_headings(markdown: str, levels: int) -> str:
 
 def _section(page: PageContent, markdown: str, *, demote: int) -> str:
     hashes = "#" * demote
-    return f"---\n\n{hashes} {page.title}\n\nSource: {page.url}\n\n{demote_headings(markdown, demote)}\n\n"
+    body = demote_headings(without_title(markdown, page.title), demote)
+    return f"---\n\n{hashes} {page.title}\n\nSource: {page.url}\n\n{body}\n\n"
+
+
+def without_title(markdown: str, title: str) -> str:
+    """The page without a first heading that only repeats its title (and a rule right
+    under it): the section's own heading already says it, and a reader should not meet
+    every page's name twice in a row."""
+    lines = markdown.lstrip("\n").split("\n", 1)
+    heading = _FIRST_HEADING.fullmatch(lines[0])
+    if heading is None or _plain(heading.group(1)) != _plain(title):
+        return markdown
+    rest = lines[1].lstrip("\n") if len(lines) > 1 else ""
+    return _RULE.sub("", rest, count=1).lstrip("\n")
+
+
+def _plain(text: str) -> str:
+    """Heading or title text as read: link targets, code and emphasis marks, spacing and case dropped."""
+    return " ".join(_MARKS.sub("", _LINK.sub(r"\1", text)).split()).casefold()
 
 
 def _left_out_notes(selection: Selection) -> list[str]:

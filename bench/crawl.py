@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,8 +111,12 @@ def wait_for_port(port: int, timeout: float = 10) -> None:
 # -- measuring -----------------------------------------------------------------------
 
 
-def measure(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Run a command; (wall seconds, peak RSS MB of its process tree, the finished process)."""
+def measure(
+    command: list[str], memory: Callable[[int], int] | None = None
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run a command; (wall seconds, peak memory MB of its process tree, the finished process).
+    `memory` measures a tree in KB: tree_rss_kb (the default) or tree_pss_kb."""
+    memory = memory or tree_rss_kb
     peak = 0
     done = threading.Event()
     started = time.perf_counter()
@@ -121,7 +125,7 @@ def measure(command: list[str]) -> tuple[float, float, subprocess.CompletedProce
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
+            peak = max(peak, memory(proc.pid))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -136,19 +140,43 @@ def measure(command: list[str]) -> tuple[float, float, subprocess.CompletedProce
 
 
 def tree_rss_kb(root: int) -> int:
+    """VmRSS summed over the tree: right for one process and its workers, an overstatement
+    for a tree sharing much memory (Chromium's processes)."""
+    return sum(_status_kb(pid, "VmRSS:") for pid in _tree(root))
+
+
+def tree_pss_kb(root: int) -> int:
+    """PSS summed over the tree: each shared page divided among the processes sharing it,
+    so the sum is what the tree really holds (VmRSS where smaps_rollup is unreadable)."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            total += _status_kb(pid, "VmRSS:")
+    return total
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith(field)), 0)
+
+
+def _tree(root: int) -> set[int]:
+    """The root and its descendants now."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry.name}/stat").read_text()
-            status = Path(f"/proc/{entry.name}/status").read_text()
         except OSError:
             continue
-        pid = int(entry.name)
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        rss[pid] = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -156,7 +184,7 @@ def tree_rss_kb(root: int) -> int:
             if ppid == parent and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
-    return sum(rss.get(pid, 0) for pid in tree)
+    return tree
 
 
 # -- the two tools -------------------------------------------------------------------

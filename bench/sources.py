@@ -16,9 +16,10 @@ user runs (`docspasta crawl URL --out paste.md`) three ways, alternately per run
     rendered             --no-publisher-markdown --render always
 
 Per mode it prints pages, the median wall time of the whole process (start-up, crawl,
-extraction, paste, shutdown), pages/s, the peak RSS of its process tree (the crawler,
-its extraction workers and, rendering, Chromium; sampled every 100 ms; the highest of
-the runs), each as a ratio against the HTML crawl, and for the rendered mode the median
+extraction, paste, shutdown), pages/s, the peak memory of its process tree as PSS (the
+crawler, its extraction workers and, rendering, Chromium's processes, whose shared pages
+RSS would count once per process; sampled every 100 ms; the highest of the runs), each
+as a ratio against the HTML crawl, and for the rendered mode the median
 and p95 render time per page (the crawl's `render` events); then the wall time
 rendering adds per page. Every run is checked to have used its source (the `source`
 column of its completed pages): exit 1 if one did not. --keep leaves the site, the
@@ -46,7 +47,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from crawl import Run, measure, serve  # noqa: E402
+from crawl import Run, measure, serve, tree_pss_kb  # noqa: E402
 from synthetic_site import generate  # noqa: E402
 
 MODES = {
@@ -139,7 +140,7 @@ def crawl(mode: str, start_url: str, workdir: Path, max_pages: int) -> ModeRun:
     command = [sys.executable, "-m", "docspasta", "crawl", start_url, "--db", str(db), "--quiet", "--json",
                "--max-pages", str(max_pages), "--depth", "100", "--concurrency", "8", "--allow-host", host,
                "--out", str(workdir / f"paste-{mode}.md"), *MODES[mode]]  # fmt: skip
-    wall, peak, proc = measure(command)
+    wall, peak, proc = measure(command, tree_pss_kb)
     summary = json.loads(proc.stdout)
     job = summary["job_id"]
     with contextlib.closing(sqlite3.connect(db)) as conn:
@@ -188,7 +189,7 @@ def report(results: list[ModeRun]) -> None:
     wall = {mode: statistics.median(r.run.wall_s for r in rs) for mode, rs in by_mode.items()}
     pages = {mode: statistics.median(r.run.pages for r in rs) for mode, rs in by_mode.items()}
     rss = {mode: max(r.run.peak_rss_mb for r in rs) for mode, rs in by_mode.items()}
-    print("| mode | pages | wall s (median) | pages/s | vs html | peak RSS MB | vs html | extra |")
+    print("| mode | pages | wall s (median) | pages/s | vs html | peak memory MB (PSS) | vs html | extra |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for mode, rs in by_mode.items():
         rate = pages[mode] / wall[mode]

@@ -207,4 +207,8 @@ def test_refresh_a_finished_crawl_and_read_its_changes(dashboard, browser):
         page.get_by_text("Nothing changed since the earlier crawl.").wait_for(timeout=90_000)
         page.get_by_text(f"Since job {first}").first.wait_for(timeout=10_000)
         assert site.pages_fetched(), "the refresh asked the site again"
+
+        page.goto(dashboard + "/Jobs", wait_until="domcontentloaded")  # Open on the Jobs page: the link names the job
+        page.locator(".st-key-jobs_open button").click()
+        page.wait_for_url(lambda url: "/Jobs" not in url and "job=" in url, timeout=30_000)
         page.close()

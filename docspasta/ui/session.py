@@ -56,9 +56,13 @@ def owner(cfg: UIConfig) -> str | None:
 
 
 def current_job_id() -> str | None:
+    """The open job, kept in the link too: switching pages drops the query, and a link
+    without `?job=` would not reopen it after a reload or in another tab."""
     job_id = st.session_state.get(JOB_ID) or st.query_params.get("job")
     if job_id:
         st.session_state[JOB_ID] = job_id
+        if st.query_params.get("job") != job_id:
+            st.query_params["job"] = job_id
     return job_id
 
 

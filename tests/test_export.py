@@ -69,10 +69,16 @@ async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):
     assert lines[0] == "# Widgetry docs"
     assert lines[2].startswith("> Welcome. Widgetry is a small library")
     sections = [l[3:] for l in lines if l.startswith("## ")]
-    # no next-page links on this site: its reading order is the order its links were found
-    assert sections == ["Overview", "Guide", "Reference", "GUIDE"]
+    # no next-page links on this site: its reading order is the order its links were found; a directory is
+    # named by its index page's title, else by its name
+    assert sections == ["Overview", "User guide", "API reference", "GUIDE"]
     by_url = export(open_reader(db), job_id, "llms", order="url").data.decode()
-    assert [l[3:] for l in by_url.splitlines() if l.startswith("## ")] == ["Overview", "GUIDE", "Guide", "Reference"]
+    assert [l[3:] for l in by_url.splitlines() if l.startswith("## ")] == [
+        "Overview",
+        "GUIDE",
+        "User guide",
+        "API reference",
+    ]
     entries = [l for l in lines if l.startswith("- [")]
     assert len(entries) == 10
     for entry in entries:

@@ -44,6 +44,7 @@ _FIRST_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
 _RULE = re.compile(r"\A {0,3}(?:-{3,}|\*{3,}|_{3,})[ \t]*(?:\n|\Z)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _MARKS = re.compile(r"[`*_]")
+_INDEX_PAGE = re.compile(r"/(?:index\.html?|README\.md|index\.md)?")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
 INDEX_NAMES = frozenset({"", "index.html", "index.htm", "index", "index.php", "default.htm"})
@@ -247,14 +248,17 @@ def llms_txt(selection: Selection) -> Iterator[str]:
     lines = [f"# {site_title(selection)}", "", f"> {site_summary(selection)}", ""]
     prefix = selection.job.scope_prefix or "/"
     groups: dict[str, list[str]] = {}
+    named: dict[str, str] = {}  # a directory's name: the title of its index page, when it was crawled
     for page, markdown in selection.markdowns():
         path = urlsplit(page.url).path
         rest = path[len(prefix) :] if path.startswith(prefix) else ""
         head = rest.split("/", 1)[0] if "/" in rest else ""
+        if head and _INDEX_PAGE.fullmatch(rest[len(head) :]):
+            named[head] = page.title
         sentence = first_sentence(markdown)
         groups.setdefault(head, []).append(f"- [{page.title}]({page.url})" + (f": {sentence}" if sentence else ""))
     for head, entries in groups.items():
-        lines += [f"## {_section_name(head)}", "", *entries, ""]
+        lines += [f"## {named.get(head) or _section_name(head)}", "", *entries, ""]
     yield "\n".join(lines)
 
 

@@ -13,7 +13,15 @@ from conftest import pages_by_path
 from fixture_server import FixtureServer
 
 from docspasta import crawl, crawl_async
-from docspasta.exports.export import FORMATS, export, first_sentence, page_path, site_order, without_title
+from docspasta.exports.export import (
+    FORMATS,
+    export,
+    first_sentence,
+    outline_levels,
+    page_path,
+    site_order,
+    without_title,
+)
 from docspasta.extraction.tokens import count, estimate
 from docspasta.store import open_reader
 
@@ -60,6 +68,24 @@ async def test_paste_round_trip(job):
 )
 def test_a_first_heading_repeating_the_title_is_left_to_the_section_heading(markdown, title, kept):
     assert without_title(markdown, title) == kept
+
+
+def test_contents_nest_under_the_directory_indexes_listed_before_them():
+    base = "https://docs.example.org/3/"
+    paths = [
+        "index.html",
+        "tutorial/index.html",
+        "tutorial/intro.html",
+        "using/cmdline.html",  # its directory's index is not in the list: under the root, not the tutorial
+        "library/asyncio.html",
+        "library/",
+        "library/os.html",
+        "library/deep/index.html",
+        "library/deep/more.html",
+        "faq.html",
+    ]
+    assert outline_levels(base + p for p in paths) == [0, 1, 2, 1, 1, 1, 2, 2, 3, 1]
+    assert outline_levels(["https://x.org/a/b.html", "https://x.org/a/c.html"]) == [0, 0]
 
 
 async def test_llms_txt_is_an_index_with_a_section_per_top_level_path(job):

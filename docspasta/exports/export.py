@@ -203,13 +203,23 @@ def site_order(url: str) -> tuple[str, ...]:
     return (*segments, parts.query)
 
 
-def outline_depth(url: str) -> int:
-    """How deep a page sits in the site's outline: its path segments, a directory's index
-    counting as the directory (`tutorial/index.html` heads `tutorial/intro.html`)."""
-    segments = urlsplit(url).path.strip("/").split("/")
-    if segments and segments[-1].lower() in INDEX_NAMES:
-        segments.pop()
-    return len(segments)
+def outline_levels(urls: Iterable[str], deepest: int = 3) -> list[int]:
+    """How far each page is indented in a contents list read in this order: under each
+    directory index listed before it that holds it (`tutorial/index.html` heads
+    `tutorial/intro.html`). A page whose directory has no index in the list sits under the
+    nearest one that does, so pages never hang under an unrelated page before them."""
+    levels: list[int] = []
+    heads: list[str] = []  # the directories whose index pages are open, outermost first
+    for url in urls:
+        path = urlsplit(url).path or "/"
+        directory = path[: path.rfind("/") + 1]
+        is_index = path.rsplit("/", 1)[-1].lower() in INDEX_NAMES
+        while heads and not (directory.startswith(heads[-1]) and not (is_index and directory == heads[-1])):
+            heads.pop()
+        levels.append(min(deepest, len(heads)))
+        if is_index:
+            heads.append(directory)
+    return levels
 
 
 # -- formats: each yields its text piece by piece ---------------------------------------
@@ -228,11 +238,8 @@ def paste_head(selection: Selection) -> str:
     head += [f"> {line}" for line in _left_out_notes(selection)]
     anchors = _anchors(p.title for p in pages)
     head += ["", "## Contents", ""]
-    base_depth = min((outline_depth(p.url) for p in pages), default=0)
-    level = -1
-    for page, anchor in zip(pages, anchors, strict=True):
-        # a list nests one level at a time: never deeper than one below the entry before
-        level = max(0, min(3, outline_depth(page.url) - base_depth, level + 1))
+    levels = outline_levels(p.url for p in pages)
+    for page, anchor, level in zip(pages, anchors, levels, strict=True):
         head.append(f"{'  ' * level}- [{page.title}](#{anchor})")
     return "\n".join(head) + "\n\n"
 

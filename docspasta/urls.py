@@ -237,6 +237,31 @@ def is_markdown_path(url: str) -> bool:
     return urlsplit(url).path.lower().endswith((".md", ".markdown"))
 
 
+def markdown_siblings(url: str) -> list[str]:
+    """Where a site may publish an HTML page's Markdown: the URL with `.md` appended
+    (llmstxt.org; `index.html.md` for a directory), or its file name's extension swapped
+    for `.md` (`guide.html` -> `guide.md`, `guide/` -> `guide.md`)."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if path.endswith("/"):
+        names = [path + "index.html.md", path + "index.md"] + ([path[:-1] + ".md"] if path != "/" else [])
+    elif path.lower().endswith((".html", ".htm")):
+        names = [path + ".md", path[: path.rfind(".")] + ".md"]
+    else:
+        names = [path + ".md"]
+    return [urlunsplit((parts.scheme, parts.netloc, name, "", "")) for name in names]
+
+
+def html_siblings(url: str) -> list[str]:
+    """The HTML pages a `.md` URL may be the Markdown of: markdown_siblings the other way."""
+    parts = urlsplit(url)
+    base = parts.path[: parts.path.rfind(".")]  # guide.html.md -> guide.html, guide.md -> guide
+    names = [base, base + ".html", base + "/"]
+    if base.endswith(("/index", "/index.html")):
+        names.append(base[: base.rfind("/") + 1])
+    return [urlunsplit((parts.scheme, parts.netloc, name, "", "")) for name in dict.fromkeys(names)]
+
+
 def has_non_page_extension(url: str) -> bool:
     last = urlsplit(url).path.rsplit("/", 1)[-1]
     if "." not in last:

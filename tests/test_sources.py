@@ -57,7 +57,7 @@ async def test_twins_are_used_where_good_and_broken_ones_fall_back_with_the_reas
     def markdown(path: str) -> str:
         return reader.page_detail(result.job_id, server.url("/publisher/" + path)).markdown
 
-    for good in ("index.html", "guide.html", "api.html"):
+    for good in ("index.html", "guide.html", "api.html", "tutorial.html"):  # tutorial's twin: listed by llms.txt
         row = pages[good]
         assert (row["status"], row["source"], row["extractor"]) == ("completed", "publisher-markdown", "markdown"), good
         assert AUTHORS in markdown(good) and FROM_HTML not in markdown(good)
@@ -79,10 +79,11 @@ async def test_twins_are_used_where_good_and_broken_ones_fall_back_with_the_reas
 
     # each page's text is in the paste once, whichever way its Markdown was reached
     paste = paste_text(reader, result.job_id)
-    for twin in ("index.md", "guide.md", "api.md", "extra.md"):  # its longest line, a paragraph of its own
+    for twin in ("index.md", "guide.md", "api.md", "extra.md", "tutorial.html.md"):  # its longest prose line
         line = max((ln for ln in (SITES / "publisher" / twin).read_text().splitlines() if "](" not in ln), key=len)
         assert paste.count(line) == 1, (twin, line)
     assert f"[guide]({server.url('/publisher/guide.html')})" in paste  # a twin's relative links made absolute
+    assert pages["tutorial.html.md"]["found_by"] == "llms.txt" and pages["tutorial.html.md"]["status"] != "completed"
     twin_rows = [row for path, row in pages.items() if path.endswith(".md") and path != "extra.md"]
     assert all(row["status"] != "completed" or row["duplicate_of"] for row in twin_rows), twin_rows
 
@@ -94,7 +95,8 @@ async def test_without_publisher_markdown_no_markdown_is_requested(db_path):
         requested = server.fetched()
     pages = pages_by_path(db_path, result.job_id, server.url("/publisher/"))
     completed = {p: row for p, row in pages.items() if row["status"] == "completed"}
-    assert set(completed) == {"index.html", "guide.html", "api.html", "install.html", "faq.html", "changelog.html"}
+    html_pages = {"index.html", "guide.html", "api.html", "tutorial.html", "install.html", "faq.html", "changelog.html"}
+    assert set(completed) == html_pages
     assert {row["source"] for row in completed.values()} == {"html"}
     assert not [p for p in requested if p.endswith((".md", "llms.txt"))], requested
 
@@ -127,7 +129,7 @@ def test_map_shows_what_the_site_publishes():
     assert run.returncode == 0, run.stderr
     published = json.loads(run.stdout)["published"]
     assert published["llms_txt"] == [server.url("/publisher/llms.txt")]
-    assert published["llms_urls"] == 4
+    assert published["llms_urls"] == 5
     assert published["twins"][server.url("/publisher/index.html")] == server.url("/publisher/index.md")
 
 

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from docspasta.urls import Scope, compile_glob, dedup_key, directory_of, has_non_page_extension, normalize
+from docspasta.urls import (
+    Scope,
+    compile_glob,
+    dedup_key,
+    directory_of,
+    has_non_page_extension,
+    html_siblings,
+    markdown_siblings,
+    normalize,
+)
 
 
 @pytest.mark.parametrize(
@@ -98,3 +107,18 @@ def test_non_page_extensions():
     assert not has_non_page_extension("https://x.org/a.html")
     assert not has_non_page_extension("https://x.org/v1.2/")
     assert not has_non_page_extension("https://x.org/api.v2")
+
+
+@pytest.mark.parametrize(
+    "page, twins",
+    [
+        ("https://x.org/d/guide.html", ["https://x.org/d/guide.html.md", "https://x.org/d/guide.md"]),
+        ("https://x.org/d/guide", ["https://x.org/d/guide.md"]),
+        ("https://x.org/d/", ["https://x.org/d/index.html.md", "https://x.org/d/index.md", "https://x.org/d.md"]),
+        ("https://x.org/", ["https://x.org/index.html.md", "https://x.org/index.md"]),
+    ],
+)
+def test_where_a_page_may_publish_its_markdown_and_back(page, twins):
+    assert markdown_siblings(page) == twins
+    for twin in twins:  # each way back names the page (llms.txt lists the twin; the crawl may hold the page)
+        assert dedup_key(page) in {dedup_key(u) for u in html_siblings(twin)}, twin

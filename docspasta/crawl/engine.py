@@ -69,8 +69,17 @@ from ..records import (
     StrategyName,
 )
 from ..store import AsyncWriter
-from ..urls import Scope, dedup_key, directory_of, host_of, is_markdown_path, normalize
-from .discovery import read_llms_txt, read_sitemaps
+from ..urls import (
+    Scope,
+    dedup_key,
+    directory_of,
+    host_of,
+    html_siblings,
+    is_markdown_path,
+    markdown_siblings,
+    normalize,
+)
+from .discovery import LlmsReading, read_llms_txt, read_sitemaps
 from .limits import JobLimits
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
@@ -202,6 +211,8 @@ class _Crawl:
         self.batch_size = 1 if s.processing == ProcessingMode.PER_URL else s.batch_size
         self.markdown_site = _markdown_site(job)  # a Docsify-style site's (base, link mode), else None
         self.sources = Sources(s, self._guarded_fetch, self._extract_item, self._job_event)
+        self.listed_markdown: frozenset[str] | None = None  # keys of the .md URLs the site's llms.txt lists
+        self.listing = asyncio.Lock()
         self.max_batches = max(2, -(-s.concurrency // self.batch_size) + 1)
 
     # -- the three steps ------------------------------------------------------------
@@ -313,6 +324,11 @@ class _Crawl:
             return f"start page failed: {fetched.reason} ({claim.url})"  # each front end adds its own hint
         host = host_of(fetched.final_url)
         self.scope = self._scope(host, self.settings.scope_prefix or directory_of(fetched.final_url))
+        reading = None
+        if self.settings.publisher_markdown and self.settings.max_depth >= 1:  # before the start page's twin
+            reading = await self._llms_txt()
+        elif self.settings.max_depth == 0:
+            self.listed_markdown = frozenset()  # one page: its own <link> may name a twin, llms.txt is not read
         outcome = await self._outcome(claim, fetched)
         if (target := next((l.url for l in outcome.links if l.found_by == FoundBy.REFRESH), None)) is not None:
             # a start page that refreshes at once is a redirect: the scope follows it, as it follows HTTP ones
@@ -332,15 +348,36 @@ class _Crawl:
             return f"start page failed: {outcome.reason} ({claim.url})"
         if self.settings.use_sitemaps and self.settings.max_depth >= 1:  # sitemap URLs are depth 1
             await self._read_sitemaps(fetched.final_url)
-        if self.settings.publisher_markdown and self.settings.max_depth >= 1:  # so are llms.txt's
-            await self._read_llms_txt(fetched.final_url)
+        if reading is not None:  # so are llms.txt's
+            await self._add_llms_txt_urls(reading)
         return None
 
-    async def _read_llms_txt(self, start_url: str) -> None:
-        """What the site's llms.txt lists joins the frontier at depth 1 (if in scope), like a sitemap's URLs."""
+    async def _llms_txt(self, probe: bool = True) -> LlmsReading:
+        """The site's llms.txt files and what they list; the .md URLs among them are the
+        Markdown twins of the HTML pages beside them (`_listed_twin`)."""
         assert self.scope is not None
-        origin = start_url.split("://", 1)[0] + "://" + self.scope.host
-        reading = await read_llms_txt(self._fetch_resource, self._probe, origin, self.scope)
+        origin = self.job.start_url.split("://", 1)[0] + "://" + self.scope.host
+        reading = await read_llms_txt(self._fetch_resource, self._probe if probe else _no_probe, origin, self.scope)
+        self.listed_markdown = frozenset(dedup_key(url) for url, _, _ in reading.found if is_markdown_path(url))
+        return reading
+
+    async def _listed_twin(self, url: str) -> str | None:
+        """The .md URL llms.txt lists for this HTML page (`guide.html.md`, `guide.md`): its twin,
+        as if the page named it. A worker that did not read llms.txt at discovery (it joined
+        the job, or resumed it) reads it once, without adding what it lists again."""
+        if not self.settings.publisher_markdown or self.markdown_site is not None or is_markdown_path(url):
+            return None
+        if self.listed_markdown is None:
+            async with self.listing:
+                if self.listed_markdown is None:
+                    await self._llms_txt(probe=False)
+        assert self.listed_markdown is not None
+        if not self.listed_markdown:
+            return None
+        return next((twin for twin in markdown_siblings(url) if dedup_key(twin) in self.listed_markdown), None)
+
+    async def _add_llms_txt_urls(self, reading: LlmsReading) -> None:
+        """What the site's llms.txt lists joins the frontier at depth 1 (if in scope), like a sitemap's URLs."""
         if not reading.files and not reading.full:
             return
         found = [(url, 1.0, source) for url, _, source in reading.found]
@@ -579,7 +616,9 @@ class _Crawl:
             sourced = (
                 Sourced(page, PageSource.PUBLISHER_MARKDOWN)
                 if mode
-                else await self.sources.best(final_url, fetched, page)
+                else await self.sources.best(
+                    final_url, fetched, page, page.twin_url or await self._listed_twin(final_url)
+                )
             )
         except ExtractionError as exc:
             return PageOutcome(status=PageStatus.FAILED, reason=str(exc), **base)
@@ -636,8 +675,7 @@ class _Crawl:
         `guide.html`): that page takes the file as its twin, so it is not a page of its own."""
         if not self.settings.publisher_markdown or self.markdown_site is not None or not is_markdown_path(url):
             return None
-        stem = url[: url.rfind(".")]
-        for candidate in (stem, stem + ".html", stem + "/"):
+        for candidate in html_siblings(url):
             key = dedup_key(candidate)
             if key != dedup_key(url) and await self.store.page_status(self.job.id, key) in _HELD:
                 return candidate
@@ -815,6 +853,13 @@ class _Crawl:
 
 
 _STOPPED_BY = {Control.CANCEL: JobStatus.CANCELLED, Control.PAUSE: JobStatus.PAUSED}
+
+
+async def _no_probe(url: str) -> int | None:
+    """For a second reading of llms.txt: whether llms-full.txt exists was noted already."""
+    return None
+
+
 _HELD = (PageStatus.PENDING, PageStatus.PROCESSING, PageStatus.COMPLETED)  # a page the job has or will have
 
 

@@ -85,15 +85,16 @@ class Sources:
             return markdown_site[1], markdown_site[0]
         return "plain", None
 
-    async def best(self, url: str, fetched: FetchedPage, page: ExtractedPage) -> Sourced:
-        """The page from its best source, given its HTML's extraction."""
+    async def best(self, url: str, fetched: FetchedPage, page: ExtractedPage, twin_url: str | None = None) -> Sourced:
+        """The page from its best source, given its HTML's extraction and its Markdown twin
+        (the one its HTML names, or one the site's llms.txt lists beside it)."""
         note = None
         if self.settings.publisher_markdown and page.shell is not None:
             return await self._shell(url, page)
-        if self.settings.publisher_markdown and page.twin_url and page.twin_url != url:
-            twin, note = await self._twin(page.twin_url, page)
+        if self.settings.publisher_markdown and twin_url and twin_url != url:
+            twin, note = await self._twin(twin_url, page)
             if twin is not None:
-                return Sourced(twin, PageSource.PUBLISHER_MARKDOWN, twin_url=page.twin_url)
+                return Sourced(twin, PageSource.PUBLISHER_MARKDOWN, twin_url=twin_url)
         if self._wants_render(page):
             rendered, render_note = await self._render(url, fetched)
             if rendered is not None:

@@ -284,6 +284,30 @@ def test_scope_preview_from_the_form_lists_kept_and_dropped_urls(site, app_db):
     assert not app_db.exists() or open_reader(app_db).list_jobs() == []  # a preview stores nothing
 
 
+def test_where_each_page_came_from_is_shown_in_the_preview_table_and_page(site, app_db):
+    at = new_app()
+    at.text_input(key="f_url").set_value(site.url("/publisher/index.html"))
+    at.number_input(key="f_timeout").set_value(1.0)
+    at.checkbox(key="f_allow_private").check()
+    at.button(key="f_preview").click().run()
+    assert not at.exception and not at.error
+    published = "\n".join(m.value for m in at.markdown)
+    assert f"llms.txt: {site.url('/publisher/llms.txt')}" in published and "lists 5 URLs" in published
+    at = new_app()
+    at.selectbox(key="f_render").set_value("never")
+    at = start(at, site.url("/publisher/index.html"))
+    [job] = open_reader(app_db).list_jobs()
+    wait_done(app_db, job.id)
+    at.run()
+    table = frame_with(at, "source")
+    sources = dict(zip(table["url"], table["source"], strict=True))
+    assert sources[site.url("/publisher/guide.html")] == "publisher-markdown"
+    assert sources[site.url("/publisher/faq.html")] == "html"
+    at.selectbox(key="jv_preview").select(site.url("/publisher/faq.html")).run()
+    [caption] = [c.value for c in at.caption if c.value.startswith("Source: ")]
+    assert caption.startswith("Source: html · extractor: ") and "Markdown twin not used: " in caption
+
+
 def test_the_address_guard_is_closed_until_the_box_is_ticked(site, app_db):
     at = start(new_app(), site.url("/docs/index.html"), allow_private=False)
     [job] = open_reader(app_db).list_jobs()

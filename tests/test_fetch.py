@@ -118,6 +118,31 @@ async def test_non_html_and_oversized_bodies_are_refused():
             await f.fetch("https://x.org/streamed")
 
 
+async def test_markdown_pages_are_taken_by_type_or_by_a_md_name_on_an_untyped_body():
+    bodies = {
+        "/typed": (b"# Typed", "text/markdown; charset=utf-8"),
+        "/guide.md": (b"# Guide", "application/octet-stream"),  # nginx has no type for .md
+        "/plain.md": (b"# Plain", "text/plain"),
+        "/blob.md": (b"\x89PNG\r\n\x1a\n\x00\x00", "application/octet-stream"),
+        "/data.bin": (b"# not a page", "application/octet-stream"),
+    }
+
+    def handler(request):
+        body, kind = bodies[request.url.path]
+        return httpx.Response(200, headers={"Content-Type": kind}, stream=httpx.ByteStream(body))
+
+    async with fetcher(handler) as f:
+        for path in ("/typed", "/guide.md", "/plain.md"):
+            assert (await f.fetch("https://x.org" + path)).body == bodies[path][0]
+        with pytest.raises(NotHTMLError, match="binary data served as application/octet-stream"):
+            await f.fetch("https://x.org/blob.md")
+        with pytest.raises(NotHTMLError, match="not HTML"):
+            await f.fetch("https://x.org/data.bin")
+    async with fetcher(handler, publisher_markdown=False) as f:
+        with pytest.raises(NotHTMLError):
+            await f.fetch("https://x.org/guide.md")
+
+
 async def test_transport_errors_become_fetch_errors():
     def handler(request):
         if request.url.path == "/slow":

@@ -45,14 +45,15 @@ MAX_BACKOFF_S = 10.0
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+_UNTYPED = ("text/plain", "application/octet-stream", "")
 
 
 def is_markdown(content_type: str, url: str) -> bool:
     """A page the site serves as Markdown: by its type, or a .md file served as plain text
-    (raw file hosts, plain static servers)."""
+    or bytes (raw file hosts; nginx and other static servers that have no type for .md)."""
     if content_type in MARKDOWN_TYPES:
         return True
-    return content_type in ("text/plain", "") and url.split("?", 1)[0].lower().endswith(MARKDOWN_SUFFIXES)
+    return content_type in _UNTYPED and url.split("?", 1)[0].lower().endswith(MARKDOWN_SUFFIXES)
 
 
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -269,7 +270,10 @@ class Fetcher:
             markdown = self._settings.publisher_markdown and is_markdown(_content_type(response), url)
             if html_only and not markdown:
                 _require_html(response)
-            return None, response, await self._read_capped(response, html_only and not markdown)
+            body = await self._read_capped(response, html_only and not markdown)
+            if markdown and b"\x00" in body[:8192]:  # a .md served as octet-stream that is not text
+                raise NotHTMLError(f"not HTML: binary data served as {_content_type(response) or 'no Content-Type'}")
+            return None, response, body
 
     async def _read_capped(self, response: httpx.Response, html_only: bool = True) -> bytes:
         """The body, decoded by us (not httpx) so that neither the wire bytes nor the

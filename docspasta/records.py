@@ -169,10 +169,16 @@ class Earlier:
     final_url: str | None = None
     title: str | None = None
     outlinks: builtins.bytes | None = None  # extraction.outlinks.pack(...) of the page's links
+    source: str | None = None  # where its Markdown came from (PageSource)
 
     @property
     def reusable(self) -> bool:
-        """Whether the earlier outcome can be taken over as it is (the page was extracted)."""
+        """Whether the earlier outcome can be taken over as it is (the page was extracted).
+        A rendered page never is: its content came from what its scripts fetched, which the
+        shell's validators and bytes say nothing about (an app's data changes under the same
+        shell), so a refresh renders it again."""
+        if self.source == PageSource.RENDERED:
+            return False
         return self.outlinks is not None and self.status in (PageStatus.COMPLETED, PageStatus.SKIPPED)
 
 

@@ -16,8 +16,10 @@ import pytest
 from conftest import pages_by_path
 from fixture_server import SITES, FixtureServer
 
-from docspasta import crawl_async
+from docspasta import crawl_async, refresh_async
+from docspasta.exports.changes import change_report
 from docspasta.exports.export import paste_text
+from docspasta.records import PageChange
 from docspasta.store import open_reader
 
 FAST = {**conftest.FAST, "retries": 0, "concurrency": 4, "batch_size": 4, "max_pages": 50}
@@ -150,6 +152,24 @@ def spa(tmp_path):
         tracker.write_text(tracker.read_text().replace("__SENTINEL__", sentinel.base))
         with FixtureServer(root=root, robots=SPA_ROBOTS) as server:
             yield server, sentinel
+
+
+@pytest.mark.browser
+async def test_a_refresh_renders_again_what_was_rendered_and_sees_its_data_change(spa, db_path):
+    _require_chromium()
+    server, _ = spa
+    first = await crawl_async(server.url("/spa/index.html"), db=db_path, allow_hosts=server.allow_hosts,
+                              render="auto", **FAST)  # fmt: skip
+    data = server.root / "spa" / "data" / "intro.json"
+    data.write_text(data.read_text().replace("Intro content loaded by script.", "Intro content, revised."))
+    server.requests.clear()
+    second = await refresh_async(first.job_id, db=db_path)  # the shells answer 304: only their data changed
+    report = change_report(open_reader(db_path), second.job_id)
+    assert report.urls(PageChange.CHANGED) == [server.url("/spa/intro.html")]
+    assert report.unchanged == 3 and not report.urls(PageChange.REMOVED)
+    markdown = open_reader(db_path).page_detail(second.job_id, server.url("/spa/intro.html")).markdown
+    assert "Intro content, revised." in markdown
+    assert server.fetched().count("/spa/data/intro.json") == 1
 
 
 @pytest.mark.browser

@@ -30,7 +30,7 @@ SEED_FROM_EARLIER = """
     ON CONFLICT (job_id, url_key) DO NOTHING
 """
 
-EARLIER_FIELDS = "e.status, e.etag, e.last_modified, e.body_hash, e.final_url, e.title, e.outlinks"
+EARLIER_FIELDS = "e.status, e.etag, e.last_modified, e.body_hash, e.final_url, e.title, e.outlinks, e.source"
 
 
 def earlier_for_claims(count: int) -> str:
@@ -86,6 +86,7 @@ def earlier_record(row: Mapping[str, Any]) -> Earlier:
         final_url=row["final_url"],
         title=row["title"],
         outlinks=bytes(outlinks) if outlinks is not None else None,  # PostgreSQL hands out memoryview
+        source=row["source"],
     )
 
 

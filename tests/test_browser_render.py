@@ -274,11 +274,11 @@ async def test_a_page_that_never_reaches_domcontentloaded_fails_with_render_erro
         return "unreachable"
 
     async with Renderer() as renderer:
-        await warmed(renderer, site, hang, 1.5)
+        await warmed(renderer, site, hang, 3.0)  # long enough for a busy machine to ask for the script
         started = time.monotonic()
-        with pytest.raises(RenderError, match=r"render timed out after 1.5s"):
+        with pytest.raises(RenderError, match=r"render timed out after 3s"):
             await render_page(renderer, site, "/page.html", hang)
-        assert time.monotonic() - started < 1.5 + DEADLINE_SLACK_S
+        assert time.monotonic() - started < 3.0 + DEADLINE_SLACK_S
         assert resolving.is_set()
 
 
@@ -370,7 +370,6 @@ async def test_no_more_than_pages_renders_at_once(site, resolver):
         await render_page(renderer, site, "/page2.html", resolver)  # launched before the pair starts
         both = await asyncio.gather(*(render_page(renderer, site, f"/page{n}.html", resolver) for n in (2, 3)))
     assert site.max_in_flight == 2
-    print("DIAG", [(r.settled, r.fetched, r.refused, round(r.render_ms)) for r in [*one_at_a_time, *both]])
     assert all("slow data" in r.html for r in [*one_at_a_time, *both])
 
 

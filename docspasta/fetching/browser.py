@@ -73,7 +73,10 @@ BLOCKED_TYPES = frozenset(
     {"image", "font", "media", "texttrack", "websocket", "eventsource", "manifest", "beacon", "ping"}
 )
 LOCAL_SCHEMES = ("data", "blob")  # answered inside the browser, no network
-QUIET_S = 0.3  # no routed request in flight for this long: the network is quiet
+# no routed request in flight for this long since the document loaded or the last request
+# ended: the network is quiet (Playwright's networkidle waits 500 ms; on a busy machine a
+# script's first request can reach us a few hundred ms after the document is ready)
+QUIET_S = 0.5
 POLL_S = 0.05
 CONTENT_GRACE_S = 2.0  # past the deadline, how long page.content() may take (a page stuck in a loop never answers)
 CLOSE_TIMEOUT_S = 5.0
@@ -335,6 +338,7 @@ class Renderer:
             page.on("crash", lambda _page: session.crashed.set())
             page.on("popup", lambda popup: asyncio.ensure_future(popup.close()))
             await self._navigate(page, session, url, deadline)
+            session.last_activity = time.monotonic()  # quiet counts from the document being ready
             settled = await self._settle(page, session, deadline)
             html = await self._content(page, session, deadline)
             return Rendered(

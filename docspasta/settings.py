@@ -235,7 +235,7 @@ class CrawlSettings:
     render: str = _f(
         "auto",
         "Run pages' JavaScript in headless Chromium: never; auto (only pages whose HTML is an empty app "
-        "shell); always (every page). A rendered page costs about a second in a browser tab (p50 0.95 s in "
+        "shell); always (every page). A rendered page costs about a second in a browser tab (p50 1.1 s in "
         "bench/sources.py) instead of milliseconds, and Chromium several hundred MB; needs chromium installed. "
         "Every request the page makes goes "
         "through the crawl's own fetcher (address guard, robots.txt, pacing, size cap); images, fonts and "

@@ -125,7 +125,7 @@ def test_map_shows_what_the_site_publishes():
     with FixtureServer() as server:
         run = subprocess.run(
             [sys.executable, "-m", "docspasta", "map", server.url("/publisher/index.html"), "--json",
-             "--allow-host", server.allow_hosts[0]],
+             "--link-depth", "2", "--allow-host", server.allow_hosts[0]],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -133,6 +133,8 @@ def test_map_shows_what_the_site_publishes():
     assert published["llms_txt"] == [server.url("/publisher/llms.txt")]
     assert published["llms_urls"] == 5
     assert published["twins"][server.url("/publisher/index.html")] == server.url("/publisher/index.md")
+    tutorial = server.url("/publisher/tutorial.html")  # names no twin; llms.txt lists tutorial.html.md
+    assert published["twins"][tutorial] == tutorial + ".md"
 
 
 # -- rendering ----------------------------------------------------------------------------

@@ -13,7 +13,16 @@ from ..extraction.llms_txt import parse_llms_txt
 from ..fetching.fetch import FetchedPage, Fetcher, HopCheck, hop_check
 from ..guard import AddressGuard
 from ..settings import CrawlSettings
-from ..urls import Scope, compile_glob, directory_of, host_of, normalize
+from ..urls import (
+    Scope,
+    compile_glob,
+    dedup_key,
+    directory_of,
+    host_of,
+    is_markdown_path,
+    markdown_siblings,
+    normalize,
+)
 from .sitemaps import parse_sitemap, robots_sitemaps
 
 MAX_SITEMAP_FILES = 50
@@ -116,9 +125,18 @@ class Published:
     llms_txt: list[str] = field(default_factory=list)
     llms_full_txt: list[str] = field(default_factory=list)
     llms_urls: int = 0  # URLs its llms.txt files list
-    twins: dict[str, str] = field(default_factory=dict)  # page -> its declared Markdown twin, of the pages fetched
+    twins: dict[str, str] = field(default_factory=dict)  # page -> its Markdown twin, of the pages fetched
+    pages_read: list[str] = field(default_factory=list)  # the pages fetched, in order
     markdown_shell: str | None = None  # a Docsify-style shell: where its Markdown files live
     javascript_shell: bool = False  # the start page is an empty app shell (content needs rendering)
+
+    def add_listed_twins(self, llms: LlmsReading) -> None:
+        """The pages read whose Markdown llms.txt lists beside them (`guide.html.md`): twins too."""
+        listed = {dedup_key(url) for url, _, _ in llms.found if is_markdown_path(url)}
+        for page in self.pages_read:
+            twin = next((t for t in markdown_siblings(page) if dedup_key(t) in listed), None)
+            if twin is not None:
+                self.twins.setdefault(page, twin)
 
     def lines(self, pages_fetched: int) -> list[str]:
         """Plain sentences for a terminal or the dashboard."""
@@ -126,7 +144,8 @@ class Published:
         if self.llms_txt:
             lines.append(f"  lists {self.llms_urls} URLs")
         lines += [f"llms-full.txt: {url}" for url in self.llms_full_txt]
-        lines.append(f"Markdown twins: {len(self.twins)} of the {pages_fetched} pages fetched declare one")
+        lines.append(f"Markdown twins: {len(self.twins)} of the {pages_fetched} pages fetched have one (named by "
+                     "the page or listed in llms.txt)")  # fmt: skip
         if self.markdown_shell:
             lines.append(f"Docsify-style site: its pages are the Markdown files under {self.markdown_shell}")
         elif self.javascript_shell:
@@ -216,6 +235,7 @@ async def preview_scope(settings: CrawlSettings, *, link_depth: int = 1, max_fet
             published.llms_txt, published.llms_full_txt, published.llms_urls = llms.files, llms.full, len(llms.found)
             for url, _, _ in llms.found:
                 found.setdefault(url, "llms.txt")
+            published.add_listed_twins(llms)
     urls = [MappedURL(url, how, *explain(scope, url)) for url, how in found.items()]
     return ScopePreview(settings.url, scope, urls, settings.max_pages, fetched, reading.files, published)
 
@@ -243,6 +263,7 @@ def tree_lines(preview: ScopePreview, *, show_dropped: bool = True) -> list[str]
 def _read_page(page: FetchedPage, published: Published) -> ExtractedPage:
     """The page's links and what it says it publishes (its Markdown twin), noted in `published`."""
     read = extract_page(ExtractInput(page.final_url, page.body, page.charset, keep_html=False))
+    published.pages_read.append(page.final_url)
     if read.twin_url:
         published.twins[page.final_url] = read.twin_url
     return read

@@ -83,6 +83,18 @@ class LlmsReading:
     full: list[str] = field(default_factory=list)  # llms-full.txt files that exist (noted, not downloaded)
     found: list[tuple[str, str, str]] = field(default_factory=list)  # (url, title, the llms.txt listing it)
 
+    def markdown_keys(self) -> frozenset[str]:
+        """The dedup keys of the .md URLs listed: the Markdown of the HTML pages beside them."""
+        return frozenset(dedup_key(url) for url, _, _ in self.found if is_markdown_path(url))
+
+
+def listed_twin(page_url: str, markdown_keys: frozenset[str]) -> str | None:
+    """The .md llms.txt lists beside an HTML page (`guide.html.md`, `guide.md`), if any: its
+    twin, as if the page named it."""
+    if not markdown_keys:
+        return None
+    return next((twin for twin in markdown_siblings(page_url) if dedup_key(twin) in markdown_keys), None)
+
 
 Probe = Callable[[str], Awaitable["int | None"]]
 
@@ -132,10 +144,9 @@ class Published:
 
     def add_listed_twins(self, llms: LlmsReading) -> None:
         """The pages read whose Markdown llms.txt lists beside them (`guide.html.md`): twins too."""
-        listed = {dedup_key(url) for url, _, _ in llms.found if is_markdown_path(url)}
+        listed = llms.markdown_keys()
         for page in self.pages_read:
-            twin = next((t for t in markdown_siblings(page) if dedup_key(t) in listed), None)
-            if twin is not None:
+            if (twin := listed_twin(page, listed)) is not None:
                 self.twins.setdefault(page, twin)
 
     def lines(self, pages_fetched: int) -> list[str]:

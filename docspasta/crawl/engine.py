@@ -76,10 +76,9 @@ from ..urls import (
     host_of,
     html_siblings,
     is_markdown_path,
-    markdown_siblings,
     normalize,
 )
-from .discovery import LlmsReading, read_llms_txt, read_sitemaps
+from .discovery import LlmsReading, listed_twin, read_llms_txt, read_sitemaps
 from .limits import JobLimits
 from .looplag import LoopLag
 from .robots import Robots, RobotsPolicy
@@ -358,7 +357,7 @@ class _Crawl:
         assert self.scope is not None
         origin = self.job.start_url.split("://", 1)[0] + "://" + self.scope.host
         reading = await read_llms_txt(self._fetch_resource, self._probe if probe else _no_probe, origin, self.scope)
-        self.listed_markdown = frozenset(dedup_key(url) for url, _, _ in reading.found if is_markdown_path(url))
+        self.listed_markdown = reading.markdown_keys()
         return reading
 
     async def _listed_twin(self, url: str) -> str | None:
@@ -372,9 +371,7 @@ class _Crawl:
                 if self.listed_markdown is None:
                     await self._llms_txt(probe=False)
         assert self.listed_markdown is not None
-        if not self.listed_markdown:
-            return None
-        return next((twin for twin in markdown_siblings(url) if dedup_key(twin) in self.listed_markdown), None)
+        return listed_twin(url, self.listed_markdown)
 
     async def _add_llms_txt_urls(self, reading: LlmsReading) -> None:
         """What the site's llms.txt lists joins the frontier at depth 1 (if in scope), like a sitemap's URLs."""

@@ -60,11 +60,10 @@ _INLINE = re.compile(
     r")",
     re.I,
 )
-_DESTINATION = re.compile(  # a code span (kept as written), or an inline or definition destination
-    r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)"
-    r"|(?P<lead>\]\([ \t]*<?|^ {0,3}\[[^\]]+\]:[ \t]*<?)(?P<dest>[^\s()<>]+)"
-)
 _CODE_SPAN = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)", re.S)
+_DESTINATION = re.compile(  # a code span (kept as written), or an inline or definition destination
+    _CODE_SPAN.pattern + r"|(?P<lead>\]\([ \t]*<?|^ {0,3}\[[^\]]+\]:[ \t]*<?)(?P<dest>[^\s()<>]+)"
+)
 _COMMENT = re.compile(r"<!--[\s\S]*?-->")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
